@@ -1,0 +1,40 @@
+import {Args, Flags} from '@oclif/core'
+
+import {DvCommand} from '../cli/base-command.js'
+import {status, statusJson} from '../repo/status.js'
+
+export default class Status extends DvCommand {
+  static override summary = 'Show what changed in the workspace relative to the pointer files.'
+  static override description = `For each .dv pointer: outputs modified or deleted in the workspace, files added, modified or deleted inside tracked directories, and outputs whose content is not in the cache. Unchanged files are recognised by the state cache without being read. Exit code 0 either way; --json prints {} when everything is up to date.`
+  static override examples = ['<%= config.bin %> status', '<%= config.bin %> status data/images --json']
+  static override strict = false
+  static override args = {
+    targets: Args.string({description: 'Pointer files or tracked paths (default: all).'}),
+  }
+  static override flags = {
+    json: Flags.boolean({description: 'Print the status as JSON, keyed by pointer file.'}),
+  }
+
+  async run(): Promise<void> {
+    const {argv, flags} = await this.parse(Status)
+    const progress = this.progress('Checking')
+    const report = await status(argv as string[], {onProgress: progress.update})
+    progress.done()
+    if (flags.json) return this.printJson(statusJson(report))
+    const pointers = Object.keys(report)
+    if (pointers.length === 0) {
+      this.say('Data and pointers are up to date.')
+      return
+    }
+    for (const pointer of pointers) {
+      this.say(`${pointer}:`)
+      for (const o of report[pointer]) {
+        this.say(`\tchanged outs:\n\t\t${o.state.padEnd(14)}${o.path}`)
+        if (o.changes.length > 0) {
+          this.say('\tchanged files:')
+          for (const c of o.changes) this.say(`\t\t${c.kind.padEnd(14)}${c.path}`)
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * Streaming BLAKE3. The native binding (@napi-rs/blake-hash, a prebuilt binary shipped through
+ * the npm registry) runs at b3sum's single-thread speed; blake3-wasm is the portable fallback for
+ * platforms without that binary, at about half the speed. Both give the same digests as `b3sum`
+ * (test/unit/hash.test.ts checks this). `DV_HASH_IMPL=wasm` forces the fallback.
+ */
+import {createRequire} from 'node:module'
+
+export interface Hasher {
+  update(data: Uint8Array): void
+  /** Lower-case hex of the 32-byte digest. */
+  digestHex(): string
+}
+
+export type HashImpl = 'native' | 'wasm'
+
+/** blake3-wasm aborts on a single update of 10 MiB or more: feed it in slices of at most this. */
+const WASM_MAX_UPDATE = 8 * 1024 * 1024
+
+const require = createRequire(import.meta.url)
+
+let factory: (() => Hasher) | undefined
+let implName: HashImpl | undefined
+
+function loadNative(): () => Hasher {
+  const {Blake3Hasher} = require('@napi-rs/blake-hash') as typeof import('@napi-rs/blake-hash')
+  return () => {
+    const h = new Blake3Hasher()
+    return {
+      update: (data) => void h.update(data),
+      digestHex: () => h.digest('hex'),
+    }
+  }
+}
+
+async function loadWasm(): Promise<() => Hasher> {
+  // blake3-wasm's esm/ build is broken; its CommonJS build works.
+  const wasm = require('blake3-wasm') as typeof import('blake3-wasm')
+  await wasm.load()
+  return () => {
+    const h = wasm.createHash()
+    return {
+      update(data) {
+        for (let off = 0; off < data.length; off += WASM_MAX_UPDATE) {
+          h.update(data.subarray(off, Math.min(data.length, off + WASM_MAX_UPDATE)))
+        }
+      },
+      digestHex: () => h.digest().toString('hex'),
+    }
+  }
+}
+
+/** Loads the hash implementation once; every other function here needs it loaded. */
+export async function loadHasher(prefer: HashImpl | undefined = process.env.DV_HASH_IMPL as HashImpl | undefined): Promise<HashImpl> {
+  if (factory && (!prefer || prefer === implName)) return implName!
+  if (prefer !== 'wasm') {
+    try {
+      factory = loadNative()
+      implName = 'native'
+      return implName
+    } catch (error) {
+      if (prefer === 'native') throw error
+    }
+  }
+  factory = await loadWasm()
+  implName = 'wasm'
+  return implName
+}
+
+export function createHasher(): Hasher {
+  if (!factory) throw new Error('loadHasher() must be awaited before hashing')
+  return factory()
+}
+
+export function hashBytes(data: Uint8Array): string {
+  const h = createHasher()
+  h.update(data)
+  return h.digestHex()
+}
+
+export function hashImpl(): HashImpl | undefined {
+  return implName
+}

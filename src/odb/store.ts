@@ -1,0 +1,176 @@
+/**
+ * The object store: blobs (a file's bytes) and trees (one directory) addressed by BLAKE3 at
+ * `<cache>/objects/<2 hex>/<62 hex>`. Objects are written to `<cache>/tmp` and renamed into
+ * place once complete, are read-only, and are never modified. A tree is written only after
+ * everything it names is present, so a tree in the store means its whole subtree is there.
+ */
+import {closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync} from 'node:fs'
+import {join} from 'node:path'
+
+import {CorruptObjectError, MissingObjectError} from '../errors.js'
+import {hashBytes, loadHasher} from '../hash/blake3.js'
+import {defaultPoolSize, WorkerPool} from '../hash/pool.js'
+import {decodeTree, encodeTree, type TreeEntry} from '../models/tree.js'
+import {ingestFile, objectPath, SMALL_FILE, tempName, type FileFacts, type StoreDirs} from './ingest.js'
+import type {IngestBatch, IngestResult} from './ingest-worker.js'
+
+export type {FileFacts} from './ingest.js'
+
+/** Below this many files the work is done in this thread: starting workers costs more. */
+const POOL_THRESHOLD = 48
+const BATCH_FILES = 64
+const BATCH_BYTES = 8 * 1024 * 1024
+
+export interface IngestOptions {
+  /** Copy the bytes into the store (add/commit) or only hash them (status). */
+  store: boolean
+  onProgress?: (files: number, bytes: number) => void
+}
+
+export class ObjectStore {
+  readonly dir: string
+  readonly dirs: StoreDirs
+  private readonly trees = new Map<string, TreeEntry[]>()
+
+  constructor(cacheDir: string) {
+    this.dir = cacheDir
+    this.dirs = {objects: join(cacheDir, 'objects'), tmp: join(cacheDir, 'tmp')}
+  }
+
+  /** Creates the fan-out directories once, so writers never race to create them. */
+  init(): void {
+    mkdirSync(this.dirs.tmp, {recursive: true})
+    for (let i = 0; i < 256; i++) mkdirSync(join(this.dirs.objects, i.toString(16).padStart(2, '0')), {recursive: true})
+  }
+
+  path(oid: string): string {
+    return objectPath(this.dirs.objects, oid)
+  }
+
+  has(oid: string): boolean {
+    return existsSync(this.path(oid))
+  }
+
+  size(oid: string): number {
+    return statSync(this.path(oid)).size
+  }
+
+  /** Stores bytes held in memory (tree objects); returns their id. */
+  putBytes(bytes: Uint8Array): string {
+    const oid = hashBytes(bytes)
+    const dest = this.path(oid)
+    if (existsSync(dest)) return oid
+    const tmp = tempName(this.dirs.tmp)
+    const fd = openSync(tmp, 'wx', 0o444)
+    try {
+      let off = 0
+      while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off)
+    } finally {
+      closeSync(fd)
+    }
+    try {
+      renameSync(tmp, dest)
+    } catch (error) {
+      unlinkSync(tmp)
+      throw error
+    }
+    return oid
+  }
+
+  /** Reads an object and checks it against its id. */
+  readBytes(oid: string): Buffer {
+    let bytes: Buffer
+    try {
+      bytes = readFileSync(this.path(oid))
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new MissingObjectError(oid)
+      throw error
+    }
+    const actual = hashBytes(bytes)
+    if (actual !== oid) throw new CorruptObjectError(oid, actual, this.dir)
+    return bytes
+  }
+
+  putTree(entries: readonly TreeEntry[]): string {
+    return this.putBytes(encodeTree(entries))
+  }
+
+  getTree(oid: string): TreeEntry[] {
+    const cached = this.trees.get(oid)
+    if (cached) return cached
+    const entries = decodeTree(this.readBytes(oid), `tree object ${oid}`)
+    this.trees.set(oid, entries)
+    return entries
+  }
+
+  /** Every file under a tree, as [relative path, entry], depth first in name order. */
+  *walkTree(oid: string, prefix = ''): Generator<[string, TreeEntry]> {
+    for (const entry of this.getTree(oid)) {
+      const rel = prefix ? `${prefix}/${entry.name}` : entry.name
+      if (entry.kind === 'tree') yield* this.walkTree(entry.oid, rel)
+      else yield [rel, entry]
+    }
+  }
+
+  /** Checks that the object's bytes hash to its id; a corrupt object is deleted. */
+  async verify(oid: string): Promise<boolean> {
+    const facts = await ingestFile(this.path(oid))
+    if (facts.oid === oid) return true
+    unlinkSync(this.path(oid))
+    return false
+  }
+
+  /**
+   * Hashes many files (storing them when asked), on all cores when there are enough of them.
+   * Returns one result per path, in order: the facts, or the error for that file.
+   */
+  async ingestMany(paths: readonly string[], sizes: readonly number[], options: IngestOptions): Promise<Array<FileFacts | Error>> {
+    await loadHasher()
+    const store = options.store ? this.dirs : undefined
+    const results = new Array<FileFacts | Error>(paths.length)
+    let files = 0
+    let bytes = 0
+    const done = (i: number, r: FileFacts | Error) => {
+      results[i] = r
+      files++
+      if (!(r instanceof Error)) bytes += r.size
+      options.onProgress?.(files, bytes)
+    }
+    if (paths.length < POOL_THRESHOLD) {
+      for (let i = 0; i < paths.length; i++) {
+        try {
+          done(i, await ingestFile(paths[i], store))
+        } catch (error) {
+          done(i, error as Error)
+        }
+      }
+      return results
+    }
+    const pool = new WorkerPool<IngestBatch, IngestResult[]>(new URL('./ingest-worker.js', import.meta.url), defaultPoolSize())
+    try {
+      const batches: number[][] = []
+      let current: number[] = []
+      let currentBytes = 0
+      for (let i = 0; i < paths.length; i++) {
+        current.push(i)
+        currentBytes += sizes[i] ?? SMALL_FILE
+        if (current.length >= BATCH_FILES || currentBytes >= BATCH_BYTES) {
+          batches.push(current)
+          current = []
+          currentBytes = 0
+        }
+      }
+      if (current.length > 0) batches.push(current)
+      await Promise.all(
+        batches.map(async (batch) => {
+          const out = await pool.run({paths: batch.map((i) => paths[i]), store})
+          out.forEach((r, k) => done(batch[k], r.ok ? r.facts : Object.assign(new Error(r.error.message), r.error)))
+        }),
+      )
+    } finally {
+      await pool.close()
+    }
+    return results
+  }
+}
+

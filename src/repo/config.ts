@@ -1,0 +1,99 @@
+/**
+ * dv's configuration, in layers like git's: global (`$XDG_CONFIG_HOME/dv/config`, else
+ * `~/.config/dv/config`), the repository's committed `.dv/config`, and the uncommitted
+ * `.dv/config.local` (credentials, machine-local settings). Later layers win.
+ */
+import {existsSync, mkdirSync, readFileSync} from 'node:fs'
+import {homedir} from 'node:os'
+import {dirname, join} from 'node:path'
+
+import {ConfigError} from '../errors.js'
+import {ConfigFile} from '../models/config.js'
+import {writeFileAtomic} from '../util/atomic.js'
+import {parseLinkTypes} from '../workspace/link.js'
+
+export type ConfigLevel = 'global' | 'repo' | 'local'
+
+const BOOL = (key: string, v: string) => {
+  if (!/^(true|false|yes|no|on|off|1|0)$/i.test(v)) throw new ConfigError(`${key}: expected true or false, got ${JSON.stringify(v)}`)
+}
+
+/** Known keys and their checks; `remote.<name>.<key>` sections are checked by the remote layer. */
+const KNOWN: Record<string, (key: string, value: string) => void> = {
+  'core.link_type': (_k, v) => void parseLinkTypes(v),
+  'core.no_scm': BOOL,
+  'core.remote': () => {},
+  'core.autostage': BOOL,
+  'core.jobs': (k, v) => {
+    if (!/^[1-9][0-9]*$/.test(v)) throw new ConfigError(`${k}: expected a positive integer, got ${JSON.stringify(v)}`)
+  },
+}
+
+export function checkKey(key: string, value?: string): void {
+  const lower = key.toLowerCase()
+  if (lower.startsWith('remote.') && key.split('.').length >= 3) return
+  const check = KNOWN[lower]
+  if (!check) throw new ConfigError(`unknown config key ${JSON.stringify(key)} (known: ${Object.keys(KNOWN).join(', ')}, remote.<name>.<option>)`)
+  if (value !== undefined) check(lower, value)
+}
+
+export function globalConfigPath(): string {
+  const base = process.env.XDG_CONFIG_HOME || join(homedir(), '.config')
+  return join(base, 'dv', 'config')
+}
+
+export class Config {
+  private files = new Map<ConfigLevel, ConfigFile>()
+
+  constructor(private readonly dvDir: string | undefined) {}
+
+  path(level: ConfigLevel): string {
+    if (level === 'global') return globalConfigPath()
+    if (!this.dvDir) throw new ConfigError('not in a dv repository: use --global')
+    return join(this.dvDir, level === 'repo' ? 'config' : 'config.local')
+  }
+
+  file(level: ConfigLevel): ConfigFile {
+    let f = this.files.get(level)
+    if (f) return f
+    const path = this.path(level)
+    f = existsSync(path) ? ConfigFile.parse(readFileSync(path, 'utf8'), path) : new ConfigFile()
+    this.files.set(level, f)
+    return f
+  }
+
+  private levels(): ConfigLevel[] {
+    return this.dvDir ? ['global', 'repo', 'local'] : ['global']
+  }
+
+  /** Every value, merged across levels, later levels winning. */
+  all(): Map<string, string> {
+    const out = new Map<string, string>()
+    for (const level of this.levels()) for (const [k, v] of this.file(level).entries()) out.set(k, v)
+    return out
+  }
+
+  get(key: string): string | undefined {
+    let value: string | undefined
+    for (const level of this.levels()) value = this.file(level).get(key) ?? value
+    return value
+  }
+
+  set(level: ConfigLevel, key: string, value: string): void {
+    checkKey(key, value)
+    this.file(level).set(key, value)
+    this.save(level)
+  }
+
+  unset(level: ConfigLevel, key: string): boolean {
+    const removed = this.file(level).unset(key)
+    if (removed) this.save(level)
+    return removed
+  }
+
+  save(level: ConfigLevel): void {
+    const path = this.path(level)
+    mkdirSync(dirname(path), {recursive: true})
+    writeFileAtomic(path, this.file(level).toString(), level === 'repo' ? 0o644 : 0o600)
+  }
+}

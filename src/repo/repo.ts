@@ -1,0 +1,173 @@
+/**
+ * A dv repository: its root, `.dv/` directory, object store, state cache, config and git.
+ * Every operation under src/repo/ starts from `Repo.open()`; this class owns path checks
+ * (nothing escapes the root) and finding the pointer files.
+ */
+import {existsSync, readdirSync, readFileSync, realpathSync, statSync} from 'node:fs'
+import {dirname, isAbsolute, join, relative, resolve, sep} from 'node:path'
+
+import {InvalidFileError, NotADvRepoError, PathOutsideRepoError, ReservedPathError} from '../errors.js'
+import {parsePointer, POINTER_SUFFIX, serializePointer, type Pointer, type PointerOut} from '../models/pointer.js'
+import {ObjectStore} from '../odb/store.js'
+import {Git} from '../scm/git.js'
+import {writeFileAtomic} from '../util/atomic.js'
+import {DvIgnore} from '../workspace/ignore.js'
+import {Linker, parseLinkTypes} from '../workspace/link.js'
+import type {ScanContext} from '../workspace/scan.js'
+import {StateCache} from '../workspace/state.js'
+import {Config} from './config.js'
+
+export const DV_DIR = '.dv'
+
+/** One tracked output: which pointer file records it, and its path from the repository root. */
+export interface TrackedOut {
+  /** The pointer file, relative to the root. */
+  pointer: string
+  out: PointerOut
+  /** The output's path relative to the root. */
+  path: string
+}
+
+export class Repo {
+  readonly root: string
+  readonly dvDir: string
+  readonly odb: ObjectStore
+  readonly state: StateCache
+  readonly ignore: DvIgnore
+  readonly config: Config
+  private gitHandle?: Git | null
+
+  constructor(root: string) {
+    this.root = root
+    this.dvDir = join(root, DV_DIR)
+    this.odb = new ObjectStore(join(this.dvDir, 'cache'))
+    this.state = new StateCache(join(this.dvDir, 'state'))
+    this.ignore = new DvIgnore(root)
+    this.config = new Config(this.dvDir)
+  }
+
+  /** The repository containing `cwd`: the nearest parent with a `.dv` directory. */
+  static open(cwd = process.cwd()): Repo {
+    let dir = realpathSync(cwd)
+    for (;;) {
+      if (existsSync(join(dir, DV_DIR, 'config')) || isDir(join(dir, DV_DIR, 'cache'))) return new Repo(dir)
+      const parent = dirname(dir)
+      if (parent === dir) throw new NotADvRepoError(cwd)
+      dir = parent
+    }
+  }
+
+  /** git, unless the repository was made with `--no-scm`. */
+  get git(): Git | undefined {
+    if (this.gitHandle === undefined) {
+      const noScm = /^(true|yes|on|1)$/i.test(this.config.get('core.no_scm') ?? '')
+      this.gitHandle = noScm || !existsSync(join(this.root, '.git')) ? null : new Git(this.root)
+    }
+    return this.gitHandle ?? undefined
+  }
+
+  scanContext(onProgress?: (files: number, bytes: number) => void): ScanContext {
+    return {root: this.root, odb: this.odb, state: this.state, ignore: this.ignore, onProgress}
+  }
+
+  linker(): Linker {
+    return new Linker(this.odb, parseLinkTypes(this.config.get('core.link_type')))
+  }
+
+  /**
+   * A user's path (relative to `cwd` or absolute, symlinks resolved, trailing slashes dropped)
+   * as a path relative to the root with forward slashes. Refuses paths outside the root or
+   * inside `.git` / `.dv`.
+   */
+  resolvePath(userPath: string, cwd = process.cwd()): string {
+    let abs = resolve(cwd, userPath)
+    // Resolve symlinks in the parent directories (the last component may not exist yet).
+    try {
+      abs = realpathSync(abs)
+    } catch {
+      try {
+        abs = join(realpathSync(dirname(abs)), abs.slice(dirname(abs).length + 1))
+      } catch {
+        // Neither exists: keep it as written; callers report the missing path.
+      }
+    }
+    const rel = relative(this.root, abs)
+    if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) {
+      if (rel === '') return ''
+      throw new PathOutsideRepoError(userPath, this.root)
+    }
+    const posix = rel.split(sep).join('/')
+    const first = posix.split('/')[0]
+    if (first === '.git' || first === DV_DIR) throw new ReservedPathError(userPath, first)
+    return posix
+  }
+
+  /** Checks a path read from a file (pointer, tree, lock) before it is used. */
+  checkStoredPath(rel: string, where: string): string {
+    const norm = rel.replace(/\\/g, '/')
+    const parts = norm.split('/')
+    if (isAbsolute(norm) || parts.some((p) => p === '..' || p === '') || parts[0] === '.git' || parts[0] === DV_DIR) {
+      throw new InvalidFileError(where, `path ${JSON.stringify(rel)} escapes the repository or names a reserved directory`)
+    }
+    return parts.filter((p) => p !== '.').join('/')
+  }
+
+  abs(rel: string): string {
+    return rel === '' ? this.root : join(this.root, rel)
+  }
+
+  /** Every pointer file in the repository, relative to the root, sorted. */
+  listPointers(): string[] {
+    const git = this.git
+    if (git) {
+      return git
+        .listFiles([`*${POINTER_SUFFIX}`])
+        .filter((p) => p.endsWith(POINTER_SUFFIX) && existsSync(this.abs(p)) && statSync(this.abs(p)).isFile())
+        .sort()
+    }
+    const found: string[] = []
+    const walk = (rel: string) => {
+      const names = new Set(readdirSync(this.abs(rel)))
+      for (const name of names) {
+        const childRel = rel ? `${rel}/${name}` : name
+        if (rel === '' && (name === '.git' || name === DV_DIR)) continue
+        const st = statSync(this.abs(childRel), {throwIfNoEntry: false})
+        if (!st) continue
+        if (st.isDirectory()) {
+          if (!names.has(name + POINTER_SUFFIX) && name !== 'node_modules') walk(childRel) // a tracked directory holds no pointers
+        } else if (name.endsWith(POINTER_SUFFIX) && name.length > POINTER_SUFFIX.length) {
+          found.push(childRel)
+        }
+      }
+    }
+    walk('')
+    return found.sort()
+  }
+
+  readPointer(rel: string): Pointer {
+    const pointer = parsePointer(readFileSync(this.abs(rel), 'utf8'), rel)
+    const dir = dirname(rel) === '.' ? '' : dirname(rel)
+    for (const out of pointer.outs) this.checkStoredPath(dir ? `${dir}/${out.path}` : out.path, rel)
+    return pointer
+  }
+
+  writePointer(rel: string, pointer: Pointer): void {
+    writeFileAtomic(this.abs(rel), serializePointer(pointer))
+  }
+
+  /** Every tracked output of every pointer file. */
+  trackedOuts(pointers = this.listPointers()): TrackedOut[] {
+    const outs: TrackedOut[] = []
+    for (const pointer of pointers) {
+      const dir = dirname(pointer) === '.' ? '' : dirname(pointer)
+      for (const out of this.readPointer(pointer).outs) {
+        outs.push({pointer, out, path: this.checkStoredPath(dir ? `${dir}/${out.path}` : out.path, pointer)})
+      }
+    }
+    return outs
+  }
+}
+
+function isDir(path: string): boolean {
+  return statSync(path, {throwIfNoEntry: false})?.isDirectory() ?? false
+}

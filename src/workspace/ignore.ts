@@ -1,0 +1,47 @@
+/**
+ * `.dvignore` files, in gitignore syntax (through the `ignore` package), at any level of the
+ * repository. A deeper file's rules win over a shallower one's, as in git. `.git` and `.dv`
+ * are always ignored inside tracked directories.
+ */
+import {readFileSync} from 'node:fs'
+import {join} from 'node:path'
+import ignore, {type Ignore} from 'ignore'
+
+export const DVIGNORE = '.dvignore'
+
+export class DvIgnore {
+  private readonly byDir = new Map<string, Ignore | null>()
+
+  constructor(private readonly root: string) {}
+
+  /** The matcher of the `.dvignore` in a directory (relative to the root, '' for the root). */
+  private matcher(dir: string): Ignore | null {
+    let m = this.byDir.get(dir)
+    if (m !== undefined) return m
+    try {
+      m = ignore().add(readFileSync(join(this.root, dir, DVIGNORE), 'utf8'))
+    } catch {
+      m = null
+    }
+    this.byDir.set(dir, m)
+    return m
+  }
+
+  /** `rel` is relative to the repository root, with forward slashes. */
+  ignores(rel: string, isDir: boolean): boolean {
+    const name = rel.slice(rel.lastIndexOf('/') + 1)
+    if (isDir && (name === '.git' || name === '.dv')) return true
+    const parts = rel.split('/')
+    // Deepest .dvignore first: the first one with an opinion decides.
+    for (let depth = parts.length - 1; depth >= 0; depth--) {
+      const dir = parts.slice(0, depth).join('/')
+      const m = this.matcher(dir)
+      if (!m) continue
+      const sub = parts.slice(depth).join('/') + (isDir ? '/' : '')
+      const verdict = m.test(sub)
+      if (verdict.ignored) return true
+      if (verdict.unignored) return false
+    }
+    return false
+  }
+}

@@ -1,0 +1,110 @@
+/**
+ * Putting cache objects into the work tree, by the first link type that works in
+ * `core.link_type` order (default `reflink,copy`). reflink and copy give the workspace its own
+ * writable file; hardlink and symlink share the cache's read-only object (`dv unprotect` turns
+ * them into copies before editing). Every write goes to a temp name beside the target and is
+ * renamed over it, so a reader never sees half a file.
+ */
+import {chmodSync, constants, copyFileSync, linkSync, mkdirSync, renameSync, rmSync, symlinkSync, unlinkSync} from 'node:fs'
+import {randomBytes} from 'node:crypto'
+import {dirname, join} from 'node:path'
+
+import {ConfigError} from '../errors.js'
+import type {ObjectStore} from '../odb/store.js'
+
+export const LINK_TYPES = ['reflink', 'hardlink', 'symlink', 'copy'] as const
+export type LinkType = (typeof LINK_TYPES)[number]
+export const DEFAULT_LINK_TYPES: LinkType[] = ['reflink', 'copy']
+
+export function parseLinkTypes(value: string | undefined): LinkType[] {
+  if (!value) return DEFAULT_LINK_TYPES
+  const types = value.split(',').map((t) => t.trim()).filter(Boolean)
+  for (const t of types) {
+    if (!(LINK_TYPES as readonly string[]).includes(t)) {
+      throw new ConfigError(`core.link_type: unknown link type ${JSON.stringify(t)} (choose from ${LINK_TYPES.join(', ')})`)
+    }
+  }
+  if (types.length === 0) throw new ConfigError('core.link_type is empty')
+  return types as LinkType[]
+}
+
+/** Errors that mean "this link type is not possible here", as opposed to a real failure. */
+const UNSUPPORTED = new Set(['ENOTSUP', 'EOPNOTSUPP', 'EXDEV', 'EPERM', 'EINVAL', 'ENOSYS', 'EMLINK'])
+
+export class Linker {
+  private types: LinkType[]
+
+  constructor(private readonly odb: ObjectStore, types: LinkType[]) {
+    this.types = [...types]
+  }
+
+  /** The link type the next file will get, unless it turns out not to work. */
+  get current(): LinkType {
+    return this.types[0]
+  }
+
+  /** Whether files placed this way share the cache's inode or path (and so are read-only). */
+  get protects(): boolean {
+    return this.types[0] === 'hardlink' || this.types[0] === 'symlink'
+  }
+
+  /** Places object `oid` at `dest`, replacing what is there. Returns the link type used. */
+  link(oid: string, dest: string, exec: boolean): LinkType {
+    const src = this.odb.path(oid)
+    mkdirSync(dirname(dest), {recursive: true})
+    const tmp = join(dirname(dest), `.${randomBytes(6).toString('hex')}.dv-tmp`)
+    for (;;) {
+      const type = this.types[0]
+      try {
+        place(type, src, tmp, exec)
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code ?? ''
+        rmSync(tmp, {force: true})
+        if (UNSUPPORTED.has(code) && this.types.length > 1) {
+          this.types.shift() // not possible on this file system: fall through to the next type
+          continue
+        }
+        throw error
+      }
+      try {
+        renameSync(tmp, dest)
+      } catch (error) {
+        rmSync(tmp, {force: true})
+        throw error
+      }
+      return type
+    }
+  }
+}
+
+function place(type: LinkType, src: string, tmp: string, exec: boolean): void {
+  switch (type) {
+    case 'reflink':
+      copyFileSync(src, tmp, constants.COPYFILE_FICLONE_FORCE)
+      chmodSync(tmp, exec ? 0o755 : 0o644)
+      return
+    case 'hardlink':
+      linkSync(src, tmp)
+      return
+    case 'symlink':
+      symlinkSync(src, tmp)
+      return
+    case 'copy':
+      copyFileSync(src, tmp)
+      chmodSync(tmp, exec ? 0o755 : 0o644)
+      return
+  }
+}
+
+/** Replaces a linked file by a writable copy of its content (`dv unprotect`). */
+export function unprotectFile(path: string): void {
+  const tmp = join(dirname(path), `.${randomBytes(6).toString('hex')}.dv-tmp`)
+  copyFileSync(path, tmp)
+  chmodSync(tmp, 0o644)
+  try {
+    renameSync(tmp, path)
+  } catch (error) {
+    unlinkSync(tmp)
+    throw error
+  }
+}

@@ -1,0 +1,209 @@
+/**
+ * Scanning the workspace: what a tracked file or directory holds now, as oids and trees, using
+ * the state cache so that only new or changed files are read. In `store` mode (add, commit) the
+ * bytes of new files are copied into the object store while they are hashed, and the trees are
+ * written; otherwise (status, checkout) files are only hashed.
+ */
+import {readdirSync, statSync, type Stats} from 'node:fs'
+import {join} from 'node:path'
+
+import {FileChangedError, fromSystemError, PathNotFoundError} from '../errors.js'
+import {hashBytes, loadHasher} from '../hash/blake3.js'
+import {encodeTree, type TreeEntry} from '../models/tree.js'
+import type {FileFacts, ObjectStore} from '../odb/store.js'
+import type {DvIgnore} from './ignore.js'
+import type {StateCache} from './state.js'
+
+export interface FileNode {
+  kind: 'file'
+  name: string
+  /** Relative to the repository root. */
+  rel: string
+  oid: string
+  size: number
+  exec: boolean
+  st: Stats
+}
+
+export interface DirNode {
+  kind: 'tree'
+  name: string
+  rel: string
+  oid: string
+  size: number
+  nfiles: number
+  children: Map<string, WsNode>
+}
+
+export type WsNode = FileNode | DirNode
+
+export interface ScanContext {
+  root: string
+  odb: ObjectStore
+  state: StateCache
+  ignore: DvIgnore
+  onProgress?: (files: number, bytes: number) => void
+}
+
+interface PendingFile {
+  node: FileNode
+  abs: string
+}
+
+const isExec = (st: Stats) => (st.mode & 0o111) !== 0
+
+/** Lists a directory into nodes (oids not yet known), honouring .dvignore. */
+function walk(ctx: ScanContext, rel: string, name: string, pending: PendingFile[]): DirNode {
+  const abs = join(ctx.root, rel)
+  const dir: DirNode = {kind: 'tree', name, rel, oid: '', size: 0, nfiles: 0, children: new Map()}
+  for (const dirent of readdirSync(abs, {withFileTypes: true})) {
+    const childRel = `${rel}/${dirent.name}`
+    const childAbs = join(abs, dirent.name)
+    const isDir = dirent.isDirectory()
+    let st: Stats | undefined
+    if (dirent.isSymbolicLink()) {
+      try {
+        st = statSync(childAbs)
+      } catch {
+        continue // a dangling link holds no data
+      }
+      if (st.isDirectory()) continue // links to directories are not followed: they could loop
+    } else if (!isDir && !dirent.isFile()) {
+      continue // sockets, fifos, devices
+    }
+    if (ctx.ignore.ignores(childRel, isDir)) continue
+    if (isDir) {
+      const sub = walk(ctx, childRel, dirent.name, pending)
+      if (sub.nfiles > 0) dir.children.set(dirent.name, sub)
+      continue
+    }
+    st ??= statSync(childAbs)
+    const node: FileNode = {kind: 'file', name: dirent.name, rel: childRel, oid: '', size: st.size, exec: isExec(st), st}
+    const known = ctx.state.get(childRel, st)
+    if (known) node.oid = known
+    else pending.push({node, abs: childAbs})
+    dir.children.set(dirent.name, node)
+    dir.nfiles++
+  }
+  for (const child of dir.children.values()) if (child.kind === 'tree') dir.nfiles += child.nfiles
+  return dir
+}
+
+export function entriesOf(dir: DirNode): TreeEntry[] {
+  return [...dir.children.values()].map((c) => ({name: c.name, kind: c.kind, oid: c.oid, size: c.size, exec: c.kind === 'file' && c.exec}))
+}
+
+/** Fills in tree oids and sizes bottom-up. */
+function seal(dir: DirNode): void {
+  let size = 0
+  for (const child of dir.children.values()) {
+    if (child.kind === 'tree') seal(child)
+    size += child.size
+  }
+  dir.size = size
+  dir.oid = hashBytes(encodeTree(entriesOf(dir)))
+}
+
+async function hashPending(ctx: ScanContext, pending: PendingFile[], store: boolean): Promise<void> {
+  if (pending.length === 0) return
+  const results = await ctx.odb.ingestMany(
+    pending.map((p) => p.abs),
+    pending.map((p) => p.node.size),
+    {store, onProgress: ctx.onProgress},
+  )
+  results.forEach((r, i) => {
+    if (r instanceof Error) throw fromSystemError(r) ?? r
+    applyFacts(ctx, pending[i].node, r)
+  })
+}
+
+function applyFacts(ctx: ScanContext, node: FileNode, facts: FileFacts): void {
+  node.oid = facts.oid
+  node.size = facts.size
+  ctx.state.set(node.rel, facts)
+}
+
+/**
+ * Makes sure every object under `dir` is in the store. A tree already in the store vouches for
+ * its whole subtree, so an unchanged dataset costs one existence check.
+ */
+async function storeTree(ctx: ScanContext, dir: DirNode): Promise<void> {
+  const missingTrees: DirNode[] = []
+  const missingFiles: PendingFile[] = []
+  const visit = (d: DirNode) => {
+    if (ctx.odb.has(d.oid)) return
+    missingTrees.push(d)
+    for (const child of d.children.values()) {
+      if (child.kind === 'tree') visit(child)
+      else if (!ctx.odb.has(child.oid)) missingFiles.push({node: child, abs: join(ctx.root, child.rel)})
+    }
+  }
+  visit(dir)
+  const expected = missingFiles.map((p) => p.node.oid)
+  await hashPending(ctx, missingFiles, true)
+  missingFiles.forEach((p, i) => {
+    // The file changed after it was scanned: the tree computed from it is no longer true.
+    if (p.node.oid !== expected[i]) throw new FileChangedError(p.node.rel)
+  })
+  // Children before parents: a tree is written only once its subtree is complete.
+  for (const d of missingTrees.reverse()) ctx.odb.putTree(entriesOf(d))
+}
+
+/** Scans a tracked directory; undefined when it does not exist. */
+export async function scanDir(ctx: ScanContext, rel: string, store: boolean): Promise<DirNode | undefined> {
+  await loadHasher()
+  let st: Stats
+  try {
+    st = statSync(join(ctx.root, rel))
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+    throw fromSystemError(error) ?? error
+  }
+  if (!st.isDirectory()) return undefined
+  const pending: PendingFile[] = []
+  const name = rel.slice(rel.lastIndexOf('/') + 1)
+  const dir = walk(ctx, rel, name, pending)
+  await hashPending(ctx, pending, store)
+  seal(dir)
+  if (store) await storeTree(ctx, dir)
+  return dir
+}
+
+/** Scans a tracked file; undefined when it does not exist. */
+export async function scanFile(ctx: ScanContext, rel: string, store: boolean): Promise<FileNode | undefined> {
+  await loadHasher()
+  const abs = join(ctx.root, rel)
+  let st: Stats
+  try {
+    st = statSync(abs)
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+    throw fromSystemError(error) ?? error
+  }
+  if (!st.isFile()) return undefined
+  const node: FileNode = {kind: 'file', name: rel.slice(rel.lastIndexOf('/') + 1), rel, oid: '', size: st.size, exec: isExec(st), st}
+  const known = ctx.state.get(rel, st)
+  if (known && (!store || ctx.odb.has(known))) {
+    node.oid = known
+    return node
+  }
+  await hashPending(ctx, [{node, abs}], store)
+  return node
+}
+
+/** Scans whatever is at `rel` now. */
+export async function scanPath(ctx: ScanContext, rel: string, store: boolean): Promise<WsNode | undefined> {
+  let st: Stats
+  try {
+    st = statSync(join(ctx.root, rel))
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+    throw fromSystemError(error) ?? error
+  }
+  return st.isDirectory() ? scanDir(ctx, rel, store) : scanFile(ctx, rel, store)
+}
+
+export function requireNode<T>(node: T | undefined, rel: string): T {
+  if (node === undefined) throw new PathNotFoundError(rel)
+  return node
+}
