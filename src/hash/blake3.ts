@@ -14,8 +14,11 @@ export interface Hasher {
 
 export type HashImpl = 'native' | 'wasm'
 
-/** blake3-wasm aborts on a single update of 10 MiB or more: feed it in slices of at most this. */
-const WASM_MAX_UPDATE = 8 * 1024 * 1024
+/**
+ * blake3-wasm 3.0.0 aborts on a single update of 10 MiB or more, and (measured here) silently
+ * returns a wrong digest for any single update over 1 MiB. It is fed in slices of at most this.
+ */
+const WASM_MAX_UPDATE = 1024 * 1024
 
 const require = createRequire(import.meta.url)
 

@@ -146,7 +146,7 @@ export class ObjectStore {
       }
       return results
     }
-    const pool = new WorkerPool<IngestBatch, IngestResult[]>(new URL('./ingest-worker.js', import.meta.url), defaultPoolSize())
+    const pool = new WorkerPool<IngestBatch, IngestResult[]>(new URL('../odb/ingest-worker.js', import.meta.url), defaultPoolSize())
     try {
       const batches: number[][] = []
       let current: number[] = []

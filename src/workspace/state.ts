@@ -67,7 +67,7 @@ export class StateCache {
    * their content is known whatever their timestamps say.
    */
   set(path: string, facts: FileFacts, written = false): void {
-    if (!written && Date.now() - Math.max(facts.mtimeMs, facts.ctimeMs) < RACY_MS) {
+    if (!written && Date.now() - facts.mtimeMs < RACY_MS) {
       if (this.load().delete(path)) this.dirty = true
       return
     }

@@ -1,0 +1,23 @@
+/**
+ * The command registry oclif loads (`oclif.commands` in package.json, strategy "explicit").
+ * One file per command beside this one; add each new command here.
+ */
+import Add from './add.js'
+import Checkout from './checkout.js'
+import Commit from './commit.js'
+import Config from './config.js'
+import Init from './init.js'
+import Remove from './remove.js'
+import Status from './status.js'
+import Unprotect from './unprotect.js'
+
+export const COMMANDS = {
+  add: Add,
+  checkout: Checkout,
+  commit: Commit,
+  config: Config,
+  init: Init,
+  remove: Remove,
+  status: Status,
+  unprotect: Unprotect,
+}

@@ -1,0 +1,114 @@
+/**
+ * Test helpers: temporary git repositories on disk and the real `dv` binary (bin/run.js, built
+ * by `npm test`) run as a child process, as a user would run it.
+ */
+import {spawnSync} from 'node:child_process'
+import {mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {dirname, join, resolve} from 'node:path'
+import {fileURLToPath} from 'node:url'
+import {afterEach} from 'vitest'
+
+export const PROJECT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
+export const BIN = join(PROJECT, 'bin', 'run.js')
+
+export interface Run {
+  code: number
+  stdout: string
+  stderr: string
+}
+
+const made: string[] = []
+afterEach(() => {
+  for (const dir of made.splice(0)) rmSync(dir, {recursive: true, force: true})
+})
+
+/** A fresh empty directory, removed after the test. */
+export function tempDir(): string {
+  const dir = realpathSync(mkdtempSync(join(tmpdir(), 'dv-test-')))
+  made.push(dir)
+  return dir
+}
+
+/** Environment for child processes: an isolated HOME/XDG so the user's config never leaks in. */
+export function testEnv(home: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    HOME: home,
+    XDG_CONFIG_HOME: join(home, '.config'),
+    GIT_AUTHOR_NAME: 'Test User',
+    GIT_AUTHOR_EMAIL: 'test@example.com',
+    GIT_COMMITTER_NAME: 'Test User',
+    GIT_COMMITTER_EMAIL: 'test@example.com',
+    GIT_CONFIG_NOSYSTEM: '1',
+    DV_DEBUG: '',
+    ...extra,
+  }
+}
+
+export function git(cwd: string, ...args: string[]): string {
+  const r = spawnSync('git', args, {cwd, encoding: 'utf8', env: testEnv(cwd)})
+  if (r.status !== 0) throw new Error(`git ${args.join(' ')} failed: ${r.stderr}`)
+  return r.stdout
+}
+
+/** A temporary git repository (with one commit) where `dv init` has run. */
+export function makeRepo(options: {init?: boolean} = {}): string {
+  const dir = tempDir()
+  git(dir, 'init', '-q', '-b', 'main')
+  git(dir, 'config', 'user.name', 'Test User')
+  git(dir, 'config', 'user.email', 'test@example.com')
+  writeFileSync(join(dir, 'README'), 'test repo\n')
+  git(dir, 'add', 'README')
+  git(dir, 'commit', '-q', '-m', 'initial')
+  if (options.init !== false) dv(dir, 'init').ok()
+  return dir
+}
+
+export class Result implements Run {
+  constructor(readonly code: number, readonly stdout: string, readonly stderr: string, readonly args: string[]) {}
+
+  /** Asserts exit code 0 and returns this. */
+  ok(): this {
+    if (this.code !== 0) throw new Error(`dv ${this.args.join(' ')} exited ${this.code}\nstdout: ${this.stdout}\nstderr: ${this.stderr}`)
+    return this
+  }
+
+  json<T = unknown>(): T {
+    return JSON.parse(this.stdout) as T
+  }
+}
+
+export function dv(cwd: string, ...args: string[]): Result {
+  return dvEnv(cwd, {}, ...args)
+}
+
+export function dvEnv(cwd: string, env: Record<string, string>, ...args: string[]): Result {
+  const home = join(tmpdir(), 'dv-test-home')
+  mkdirSync(home, {recursive: true})
+  const r = spawnSync(process.execPath, [BIN, ...args], {cwd, encoding: 'utf8', env: testEnv(home, env)})
+  return new Result(r.status ?? 1, r.stdout, r.stderr, args)
+}
+
+/** Writes files given as {relative path: content}, creating directories. */
+export function writeFiles(root: string, files: Record<string, string | Buffer>): void {
+  for (const [rel, content] of Object.entries(files)) {
+    mkdirSync(dirname(join(root, rel)), {recursive: true})
+    writeFileSync(join(root, rel), content)
+  }
+}
+
+/** The same bytes every time for a given seed (xorshift32). */
+export function pseudoRandom(size: number, seed: number): Buffer {
+  const buf = Buffer.allocUnsafe(size)
+  let x = seed >>> 0 || 1
+  for (let i = 0; i < size; i++) {
+    x ^= x << 13
+    x >>>= 0
+    x ^= x >>> 17
+    x ^= x << 5
+    x >>>= 0
+    buf[i] = x & 0xff
+  }
+  return buf
+}
