@@ -71,7 +71,12 @@ export async function loadHasher(prefer: HashImpl | undefined = process.env.DV_H
 }
 
 export function createHasher(): Hasher {
-  if (!factory) throw new Error('loadHasher() must be awaited before hashing')
+  if (!factory) {
+    // The native binding loads synchronously; only the wasm fallback needs loadHasher() first.
+    if (process.env.DV_HASH_IMPL === 'wasm') throw new Error('loadHasher() must be awaited before hashing')
+    factory = loadNative()
+    implName = 'native'
+  }
   return factory()
 }
 

@@ -10,6 +10,7 @@ import {POINTER_SUFFIX} from '../models/pointer.js'
 import {stageOutputs} from '../pipeline/outputs.js'
 import {addIgnoreLine} from './gitignore.js'
 import {recordPath} from './record.js'
+import {loadHasher} from '../hash/blake3.js'
 import {Repo} from './repo.js'
 
 export interface AddOptions {
@@ -32,6 +33,7 @@ const under = (child: string, parent: string) => child.startsWith(parent + '/')
 export async function add(paths: string[], options: AddOptions = {}): Promise<AddedOut[]> {
   const cwd = options.cwd ?? process.cwd()
   const repo = Repo.open(cwd)
+  await loadHasher()
   const shownAs = new Map<string, string>()
   for (const p of paths) {
     const rel = repo.resolvePath(p, cwd)

@@ -10,6 +10,7 @@ import {dirname} from 'node:path'
 import {MissingObjectError, UncommittedChangesError} from '../errors.js'
 import {diffSides, storedSideAt, workspaceSide, type Change} from '../workspace/diff.js'
 import {scanPath} from '../workspace/scan.js'
+import {loadHasher} from '../hash/blake3.js'
 import {Repo} from './repo.js'
 import {resolveTargets, type Target} from './targets.js'
 
@@ -48,6 +49,7 @@ function pruneEmptyDirs(repo: Repo, dir: string, stop: string): void {
 export async function checkout(targets: string[] = [], options: CheckoutOptions = {}): Promise<CheckoutResult> {
   const cwd = options.cwd ?? process.cwd()
   const repo = Repo.open(cwd)
+  await loadHasher()
   const result: CheckoutResult = {added: [], modified: [], deleted: [], failed: []}
   const plans: Plan[] = []
   const conflicts: string[] = []

@@ -9,6 +9,7 @@ import {existsSync} from 'node:fs'
 import {DvError, PathNotFoundError} from '../errors.js'
 import {ignoreFileFor} from './gitignore.js'
 import {recordPath} from './record.js'
+import {loadHasher} from '../hash/blake3.js'
 import {Repo} from './repo.js'
 import {resolveTargets} from './targets.js'
 
@@ -29,6 +30,7 @@ export interface CommitResult {
 export async function commit(targets: string[] = [], options: CommitOptions = {}): Promise<CommitResult> {
   const cwd = options.cwd ?? process.cwd()
   const repo = Repo.open(cwd)
+  await loadHasher()
   if (options.message !== undefined && !repo.git) throw new DvError('ENOSCM', 'cannot make a git commit: this repository was made with --no-scm')
   const result: CommitResult = {updated: [], unchanged: []}
   const selected = resolveTargets(repo, targets, cwd)

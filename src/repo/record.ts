@@ -3,11 +3,12 @@
  * trees, and (for hardlink/symlink/reflink link types) replace the workspace copies by links to
  * the cache. Shared by `dv add` and `dv commit`.
  */
-import {statSync} from 'node:fs'
+import {lstatSync, readlinkSync, statSync} from 'node:fs'
+import {dirname} from 'node:path'
 
 import {PathNotFoundError} from '../errors.js'
 import type {PointerOut} from '../models/pointer.js'
-import {scanPath, type WsNode} from '../workspace/scan.js'
+import {scanPath, type FileNode, type WsNode} from '../workspace/scan.js'
 import type {Repo} from './repo.js'
 
 export interface Recorded {
@@ -36,20 +37,27 @@ export async function recordPath(repo: Repo, rel: string, onProgress?: (files: n
  */
 function relink(repo: Repo, node: WsNode): void {
   const linker = repo.linker()
-  const visit = (n: WsNode): boolean => {
-    if (n.kind === 'tree') {
-      for (const child of n.children.values()) if (!visit(child)) return false
-      return true
-    }
-    if (linker.current === 'copy') return false
+  const first = firstFile(node)
+  if (!first || linker.probe(first.oid, dirname(repo.abs(first.rel))) === 'copy') return
+  const visit = (n: WsNode): void => {
+    if (n.kind === 'tree') return n.children.forEach(visit)
     const abs = repo.abs(n.rel)
-    const cur = statSync(abs)
-    if (linker.current === 'hardlink' && cur.ino === statSync(repo.odb.path(n.oid)).ino) return true
-    const used = linker.link(n.oid, abs, n.exec)
-    if (used === 'copy') return false
+    const obj = repo.odb.path(n.oid)
+    const lst = lstatSync(abs)
+    if (linker.current === 'hardlink' && lst.ino === statSync(obj).ino) return
+    if (linker.current === 'symlink' && lst.isSymbolicLink() && readlinkSync(abs) === obj) return
+    linker.link(n.oid, abs, n.exec)
     const st = statSync(abs)
     repo.state.set(n.rel, {oid: n.oid, size: st.size, ino: st.ino, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, mode: st.mode}, true)
-    return true
   }
   visit(node)
+}
+
+function firstFile(node: WsNode): FileNode | undefined {
+  if (node.kind === 'file') return node
+  for (const child of node.children.values()) {
+    const f = firstFile(child)
+    if (f) return f
+  }
+  return undefined
 }

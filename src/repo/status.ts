@@ -4,6 +4,7 @@
  */
 import {diffSides, storedSideAt, workspaceSide, type Change} from '../workspace/diff.js'
 import {scanPath} from '../workspace/scan.js'
+import {loadHasher} from '../hash/blake3.js'
 import {Repo} from './repo.js'
 import {resolveTargets, type Target} from './targets.js'
 
@@ -39,12 +40,15 @@ export async function outStatus(repo: Repo, t: Target, onProgress?: StatusOption
   if (!inCache) return {path: t.path, state: t.within ? 'not in cache' : 'modified', changes: []}
   const stored = storedSideAt(repo.odb, {kind: isDir ? 'tree' : 'file', oid: t.out.oid, size: t.out.size}, t.path, at)
   const changes = diffSides(stored, ws && workspaceSide(ws), at)
-  return changes.length > 0 ? {path: t.path, state: 'modified', changes} : undefined
+  if (changes.length === 0) return undefined
+  // File-level detail is for directories; a tracked file is itself the change.
+  return {path: t.path, state: 'modified', changes: isDir ? changes : []}
 }
 
 export async function status(targets: string[] = [], options: StatusOptions = {}): Promise<StatusReport> {
   const cwd = options.cwd ?? process.cwd()
   const repo = Repo.open(cwd)
+  await loadHasher()
   const report: StatusReport = {}
   try {
     for (const t of resolveTargets(repo, targets, cwd)) {

@@ -7,12 +7,14 @@ import {lstatSync} from 'node:fs'
 import {PathNotFoundError} from '../errors.js'
 import {unprotectFile} from '../workspace/link.js'
 import {scanPath, type WsNode} from '../workspace/scan.js'
+import {loadHasher} from '../hash/blake3.js'
 import {Repo} from './repo.js'
 import {resolveTargets} from './targets.js'
 
 export async function unprotect(targets: string[], options: {cwd?: string} = {}): Promise<string[]> {
   const cwd = options.cwd ?? process.cwd()
   const repo = Repo.open(cwd)
+  await loadHasher()
   const done: string[] = []
   try {
     for (const t of resolveTargets(repo, targets, cwd)) {

@@ -48,11 +48,34 @@ export class Linker {
     return this.types[0] === 'hardlink' || this.types[0] === 'symlink'
   }
 
+  /**
+   * Finds the first link type that works from the cache into `dir` by trying it on a temp
+   * file there, so the workspace is not touched to learn it.
+   */
+  probe(oid: string, dir: string): LinkType {
+    const tmp = join(dir, `.${randomBytes(6).toString('hex')}.dv-tmp`)
+    this.place(oid, tmp, false)
+    rmSync(tmp, {force: true})
+    return this.current
+  }
+
   /** Places object `oid` at `dest`, replacing what is there. Returns the link type used. */
   link(oid: string, dest: string, exec: boolean): LinkType {
-    const src = this.odb.path(oid)
     mkdirSync(dirname(dest), {recursive: true})
     const tmp = join(dirname(dest), `.${randomBytes(6).toString('hex')}.dv-tmp`)
+    const type = this.place(oid, tmp, exec)
+    try {
+      renameSync(tmp, dest)
+    } catch (error) {
+      rmSync(tmp, {force: true})
+      throw error
+    }
+    return type
+  }
+
+  /** Puts the object at `tmp` by the first type that works, dropping types that do not. */
+  private place(oid: string, tmp: string, exec: boolean): LinkType {
+    const src = this.odb.path(oid)
     for (;;) {
       const type = this.types[0]
       try {
@@ -64,12 +87,6 @@ export class Linker {
           this.types.shift() // not possible on this file system: fall through to the next type
           continue
         }
-        throw error
-      }
-      try {
-        renameSync(tmp, dest)
-      } catch (error) {
-        rmSync(tmp, {force: true})
         throw error
       }
       return type

@@ -1,0 +1,853 @@
+/**
+ * `npm run bench`: end-to-end benchmark of the dv CLI against reference tools on the same data.
+ *
+ * It drives `bin/run.js` as a user would (child processes, nothing imported from src/) on three
+ * generated workloads, and measures in the same run, on the same files:
+ *   references: b3sum single-thread and parallel, cp -r, git status (on a git repo holding the
+ *   same tree); peers: git-annex add and git-lfs add (one run each; skip with --no-peers).
+ * Wall time is process.hrtime around spawnSync; peak RSS comes from /usr/bin/time -f %M.
+ * Page caches are never dropped: every number is a warm-cache number, taken the same way for
+ * dv and for the references.
+ *
+ *   npm run bench                                   # all workloads, full size, 3 runs
+ *   npm run bench -- --only W2 --runs 3 --scale 0.1 # quick trial
+ *   npm run bench -- --help
+ *
+ * Workload data is pseudo-random (seeded xorshift128, so nothing dedups) and generated once into
+ * $DV_BENCH_DIR (default /tmp/dv-bench), then reused while its parameters match.
+ */
+import {spawnSync} from 'node:child_process'
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statfsSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs'
+import * as os from 'node:os'
+import {dirname, join, resolve} from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
+const GEN_VERSION = 1
+const KiB = 1024
+const MiB = 1024 * KiB
+const GiB = 1024 * MiB
+
+// ---------------------------------------------------------------------------------------------
+// Options
+
+interface Options {
+  only: string[]
+  runs: number
+  scale: number
+  peers: string[]
+  peerTimeout: number
+  timeout: number
+  dir: string
+  bin: string
+  out: string | undefined
+  startup: boolean
+  startupRuns: number
+  keep: boolean
+}
+
+const HELP = `usage: npm run bench -- [options]
+
+  --only W1,W2,W3      workloads to run, in this order (default: all; env DV_BENCH_ONLY)
+  --runs N             runs per workload, medians reported (default 3; env DV_BENCH_RUNS)
+  --scale S            multiply file counts (W2, W3) and the file size (W1) by S (default 1; env DV_BENCH_SCALE)
+  --no-peers           skip git-annex and git-lfs (env DV_BENCH_PEERS=0)
+  --peers annex,lfs    which peers to run (default: both, 1 run each); a peer may be limited to some
+                       workloads, e.g. --peers lfs,annex:W1:W2 (git-annex on 200k files takes ~15 min)
+  --peer-timeout SEC   give up on a peer command after SEC seconds (default 900)
+  --timeout SEC        give up on any other command after SEC seconds (default 3600)
+  --dir PATH           work dir for generated data and scratch repos (default /tmp/dv-bench; env DV_BENCH_DIR)
+  --bin PATH           the dv CLI entry point (default <repo>/bin/run.js; env DV_BENCH_BIN)
+  --out PATH           results file (default docs/benchmarks-latest.md); --no-write to skip it
+  --no-startup         skip the tiny-repo startup comparison
+  --startup-runs N     runs of the startup comparison (default 10)
+  --keep               keep the per-run repositories (default: removed after each run)
+`
+
+function parseOptions(argv: string[]): Options {
+  const env = process.env
+  const o: Options = {
+    only: (env.DV_BENCH_ONLY ?? 'W1,W2,W3').split(','),
+    runs: Number(env.DV_BENCH_RUNS ?? 3),
+    scale: Number(env.DV_BENCH_SCALE ?? 1),
+    peers: env.DV_BENCH_PEERS === '0' ? [] : ['annex', 'lfs'],
+    peerTimeout: 900,
+    timeout: 3600,
+    dir: env.DV_BENCH_DIR ?? '/tmp/dv-bench',
+    bin: env.DV_BENCH_BIN ?? join(REPO_ROOT, 'bin', 'run.js'),
+    out: join(REPO_ROOT, 'docs', 'benchmarks-latest.md'),
+    startup: true,
+    startupRuns: 10,
+    keep: false,
+  }
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]
+    const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined]
+    const value = () => {
+      const v = inline ?? argv[++i]
+      if (v === undefined) throw new Error(`${flag} needs a value`)
+      return v
+    }
+    switch (flag) {
+      case '--only': o.only = value().split(','); break
+      case '--runs': o.runs = Number(value()); break
+      case '--scale': o.scale = Number(value()); break
+      case '--no-peers': o.peers = []; break
+      case '--peers': o.peers = value().split(',').filter(Boolean); break
+      case '--peer-timeout': o.peerTimeout = Number(value()); break
+      case '--timeout': o.timeout = Number(value()); break
+      case '--dir': o.dir = value(); break
+      case '--bin': o.bin = resolve(value()); break
+      case '--out': o.out = resolve(value()); break
+      case '--no-write': o.out = undefined; break
+      case '--no-startup': o.startup = false; break
+      case '--startup-runs': o.startupRuns = Number(value()); break
+      case '--keep': o.keep = true; break
+      case '-h': case '--help': process.stdout.write(HELP); process.exit(0)
+      default: throw new Error(`unknown option ${a}\n\n${HELP}`)
+    }
+  }
+  o.only = o.only.map((w) => w.trim().toUpperCase()).filter(Boolean)
+  for (const w of o.only) if (!['W1', 'W2', 'W3'].includes(w)) throw new Error(`unknown workload ${w} (W1, W2, W3)`)
+  for (const p of o.peers) if (!['annex', 'lfs'].includes(p.split(':')[0])) throw new Error(`unknown peer ${p} (annex, lfs)`)
+  if (!(o.runs >= 1) || !Number.isInteger(o.runs)) throw new Error('--runs must be a positive integer')
+  if (!(o.scale > 0)) throw new Error('--scale must be > 0')
+  o.dir = resolve(o.dir)
+  return o
+}
+
+// ---------------------------------------------------------------------------------------------
+// Deterministic data
+
+/** Marsaglia's xorshift128, seeded through splitmix32. */
+class Xorshift128 {
+  private s: Uint32Array
+  constructor(seed: number) {
+    this.s = new Uint32Array(4)
+    let z = seed >>> 0
+    for (let i = 0; i < 4; i++) {
+      z = (z + 0x9e3779b9) >>> 0
+      let t = z
+      t = Math.imul(t ^ (t >>> 16), 0x85ebca6b)
+      t = Math.imul(t ^ (t >>> 13), 0xc2b2ae35)
+      this.s[i] = (t ^ (t >>> 16)) >>> 0
+    }
+    if ((this.s[0] | this.s[1] | this.s[2] | this.s[3]) === 0) this.s[0] = 1
+  }
+
+  next(): number {
+    const s = this.s
+    let t = s[3]
+    const u = s[0]
+    s[3] = s[2]
+    s[2] = s[1]
+    s[1] = u
+    t ^= t << 11
+    t ^= t >>> 8
+    s[0] = (t ^ u ^ (u >>> 19)) >>> 0
+    return s[0]
+  }
+
+  /** Fills `out[0..n)` with random words (hot loop: state in locals). */
+  fill(out: Uint32Array, n = out.length): void {
+    const s = this.s
+    let x = s[0], y = s[1], z = s[2], w = s[3]
+    for (let i = 0; i < n; i++) {
+      let t = w
+      w = z
+      z = y
+      y = x
+      t ^= t << 11
+      t ^= t >>> 8
+      x = (t ^ x ^ (x >>> 19)) >>> 0
+      out[i] = x
+    }
+    s[0] = x; s[1] = y; s[2] = z; s[3] = w
+  }
+
+  /** Uniform integer in [lo, hi]. */
+  int(lo: number, hi: number): number {
+    return lo + Math.floor((this.next() / 2 ** 32) * (hi - lo + 1))
+  }
+}
+
+type WorkloadId = 'W1' | 'W2' | 'W3'
+
+interface Workload {
+  id: WorkloadId
+  /** Name of the generated source dir: includes the scale. */
+  name: string
+  describe: string
+  /** The path given to `dv add`, relative to the repo root: a file (W1) or a directory. */
+  target: string
+  isDir: boolean
+  files: Array<{rel: string; size: number}>
+  dirs: number
+  bytes: number
+  seed: number
+}
+
+function workload(id: WorkloadId, scale: number): Workload {
+  const name = `${id}-s${scale}`
+  const pad = (n: number, w: number) => String(n).padStart(w, '0')
+  if (id === 'W1') {
+    const size = Math.max(4 * KiB, Math.round((2 * GiB * scale) / 4096) * 4096)
+    return {id, name, describe: `one ${fmtBytes(size)} file`, target: 'big.bin', isDir: false, files: [{rel: 'big.bin', size}], dirs: 0, bytes: size, seed: 0x5701}
+  }
+  const count = Math.max(1, Math.round((id === 'W2' ? 20_000 : 200_000) * scale))
+  const dirs = Math.min(id === 'W2' ? 100 : 200, count)
+  const sizes = new Xorshift128(id === 'W2' ? 0x5702 : 0x5703)
+  const files: Array<{rel: string; size: number}> = []
+  for (let i = 0; i < count; i++) {
+    const size = id === 'W2' ? sizes.int(4 * KiB, 64 * KiB) : KiB
+    files.push({rel: `data/d${pad(i % dirs, 3)}/f${pad(i, 6)}.bin`, size})
+  }
+  const bytes = files.reduce((a, f) => a + f.size, 0)
+  const what = id === 'W2' ? 'files of 4–64 KiB' : 'files of 1 KiB'
+  return {id, name, describe: `${count.toLocaleString('en-US')} ${what} in ${dirs} directories (${fmtBytes(bytes)})`, target: 'data', isDir: true, files, dirs, bytes, seed: id === 'W2' ? 0xc0de02 : 0xc0de03}
+}
+
+/** Generates the workload into `<dir>/src/<name>` unless a matching marker says it is there. */
+function ensureSource(o: Options, w: Workload): string {
+  const root = join(o.dir, 'src', w.name)
+  const marker = join(root, '.dv-bench-params.json')
+  const params = JSON.stringify({version: GEN_VERSION, id: w.id, scale: o.scale, seed: w.seed, files: w.files.length, bytes: w.bytes})
+  if (existsSync(marker) && readFileSync(marker, 'utf8') === params) return root
+  rmSync(root, {recursive: true, force: true})
+  requireFree(o.dir, w.bytes * 1.1 + 256 * MiB, `generating ${w.id}`)
+  const tmp = root + '.tmp'
+  rmSync(tmp, {recursive: true, force: true})
+  log(`generating ${w.id}: ${w.describe} into ${root}`)
+  const t0 = now()
+  const rng = new Xorshift128(w.seed)
+  const chunk = new Uint32Array(2 * MiB) // 8 MiB
+  const bytes = new Uint8Array(chunk.buffer)
+  const made = new Set<string>()
+  for (const f of w.files) {
+    const p = join(tmp, f.rel)
+    const d = dirname(p)
+    if (!made.has(d)) {
+      mkdirSync(d, {recursive: true})
+      made.add(d)
+    }
+    const fd = openSync(p, 'w')
+    try {
+      let left = f.size
+      while (left > 0) {
+        const n = Math.min(left, bytes.length)
+        rng.fill(chunk, Math.ceil(n / 4))
+        writeSync(fd, bytes, 0, n)
+        left -= n
+      }
+    } finally {
+      closeSync(fd)
+    }
+  }
+  writeFileSync(join(tmp, '.dv-bench-params.json'), params)
+  renameSync(tmp, root)
+  log(`generated ${w.id} in ${(now() - t0).toFixed(1)} s`)
+  return root
+}
+
+// ---------------------------------------------------------------------------------------------
+// Running and timing commands
+
+interface Sample {
+  s: number
+  rssKiB?: number
+  rc: number
+  timedOut: boolean
+  stdout: string
+  stderr: string
+}
+
+const HAVE_TIME = existsSync('/usr/bin/time')
+const now = () => Number(process.hrtime.bigint()) / 1e9
+const log = (msg: string) => process.stderr.write(`[bench] ${msg}\n`)
+const sleep = (s: number) => {
+  if (s > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Math.ceil(s * 1000))
+}
+
+/** Runs `cmd` under `timeout` and `/usr/bin/time`, timing the wall clock around it. */
+function timed(cmd: string[], cwd: string, timeoutS: number, env: NodeJS.ProcessEnv = process.env): Sample {
+  const rssFile = join(os.tmpdir(), `dv-bench-rss-${process.pid}`)
+  rmSync(rssFile, {force: true})
+  const argv = ['timeout', '-s', 'KILL', String(timeoutS), ...(HAVE_TIME ? ['/usr/bin/time', '-f', '%M', '-o', rssFile] : []), ...cmd]
+  const t0 = now()
+  const r = spawnSync(argv[0], argv.slice(1), {cwd, env, encoding: 'utf8', maxBuffer: 1 << 30})
+  const s = now() - t0
+  let rssKiB: number | undefined
+  if (HAVE_TIME && existsSync(rssFile)) {
+    const lines = readFileSync(rssFile, 'utf8').trim().split('\n')
+    const v = Number(lines[lines.length - 1])
+    if (Number.isFinite(v)) rssKiB = v
+    rmSync(rssFile, {force: true})
+  }
+  const rc = r.status ?? (r.signal ? 128 : 1)
+  return {s, rssKiB, rc, timedOut: rc === 137 || r.signal === 'SIGKILL', stdout: r.stdout ?? '', stderr: r.stderr ?? ''}
+}
+
+/** Runs a setup command (not timed); throws on failure. */
+function must(cmd: string[], cwd: string, what = cmd.join(' ')): string {
+  const r = spawnSync(cmd[0], cmd.slice(1), {cwd, encoding: 'utf8', maxBuffer: 1 << 30})
+  if (r.status !== 0) throw new Error(`${what} failed (rc ${r.status ?? r.signal}): ${(r.stderr || r.stdout || '').trim().slice(0, 500)}`)
+  return r.stdout
+}
+
+const sh = (script: string) => ['bash', '-c', `set -o pipefail; ${script}`]
+const syncDisks = () => spawnSync('sync')
+const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`
+
+function rmTree(p: string): void {
+  if (!existsSync(p)) return
+  // git-annex leaves its objects and their directories read-only.
+  spawnSync('chmod', ['-R', 'u+w', p])
+  rmSync(p, {recursive: true, force: true})
+}
+
+function freeBytes(dir: string): number {
+  mkdirSync(dir, {recursive: true})
+  const s = statfsSync(dir)
+  return Number(s.bavail) * Number(s.bsize)
+}
+
+function requireFree(dir: string, bytes: number, what: string): void {
+  const free = freeBytes(dir)
+  if (free < bytes) throw new Error(`not enough disk for ${what}: need ${fmtBytes(bytes)}, ${fmtBytes(free)} free in ${dir}`)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Results
+
+interface Step {
+  name: string
+  samples: Sample[]
+  /** Problems seen: failures and wrong answers, one line each. */
+  problems: string[]
+}
+
+class Steps {
+  readonly list: Step[] = []
+  get(name: string): Step {
+    let s = this.list.find((x) => x.name === name)
+    if (!s) this.list.push((s = {name, samples: [], problems: []}))
+    return s
+  }
+
+  add(name: string, sample: Sample, problem?: string): Sample {
+    const step = this.get(name)
+    step.samples.push(sample)
+    if (sample.timedOut) step.problems.push('timed out')
+    else if (sample.rc !== 0) step.problems.push(`rc ${sample.rc}: ${firstLine(sample.stderr || sample.stdout)}`)
+    if (problem) step.problems.push(problem)
+    const rss = sample.rssKiB === undefined ? '' : `, ${(sample.rssKiB / 1024).toFixed(0)} MiB`
+    log(`  ${name}: ${sample.s.toFixed(3)} s${rss}${sample.rc !== 0 ? ` (rc ${sample.rc})` : ''}${problem ? ` — ${problem}` : ''}`)
+    return sample
+  }
+}
+
+interface WorkloadResult {
+  w: Workload
+  dv: Steps
+  refs: Steps
+  peers: Steps
+  notes: string[]
+}
+
+const firstLine = (s: string) => (s.trim().split('\n').find((l) => l.trim()) ?? '').trim().slice(0, 160)
+const median = (xs: number[]) => {
+  if (xs.length === 0) return NaN
+  const a = [...xs].sort((x, y) => x - y)
+  const m = a.length >> 1
+  return a.length % 2 ? a[m] : (a[m - 1] + a[m]) / 2
+}
+
+const med = (s: Step | undefined) => (s ? median(s.samples.filter((x) => !x.timedOut).map((x) => x.s)) : NaN)
+const ok = (s: Step | undefined) => !!s && s.samples.length > 0 && s.problems.length === 0
+const peakRss = (s: Step) => Math.max(...s.samples.map((x) => x.rssKiB ?? NaN))
+
+function fmtBytes(n: number): string {
+  if (n >= GiB) return `${(n / GiB).toFixed(2)} GiB`
+  if (n >= MiB) return `${(n / MiB).toFixed(1)} MiB`
+  if (n >= KiB) return `${(n / KiB).toFixed(1)} KiB`
+  return `${n} B`
+}
+
+const fmtS = (x: number) => (Number.isFinite(x) ? (x < 10 ? x.toFixed(3) : x.toFixed(2)) : '–')
+const fmtMiB = (kib: number) => (Number.isFinite(kib) ? (kib / 1024).toFixed(0) : '–')
+
+// ---------------------------------------------------------------------------------------------
+// dv helpers
+
+function dvStatusChanged(stdout: string): {clean: boolean; files: string[]; outs: string[]} | undefined {
+  let j: unknown
+  try {
+    j = JSON.parse(stdout)
+  } catch {
+    return undefined
+  }
+  const files: string[] = []
+  const outs: string[] = []
+  const walk = (v: unknown, key?: string) => {
+    if (Array.isArray(v)) for (const x of v) walk(x)
+    else if (v && typeof v === 'object') {
+      for (const [k, x] of Object.entries(v)) {
+        if (k === 'changed files' && x && typeof x === 'object') files.push(...Object.keys(x))
+        else if (k === 'changed outs' && x && typeof x === 'object') outs.push(...Object.keys(x))
+        else walk(x, k)
+      }
+    }
+    void key
+  }
+  walk(j)
+  return {clean: j !== null && typeof j === 'object' && Object.keys(j as object).length === 0, files, outs}
+}
+
+/** Evenly spread picks of `k` files, starting at `offset` (a fraction of the spacing). */
+function pick(w: Workload, k: number, offset: number): string[] {
+  const n = w.files.length
+  k = Math.min(k, n)
+  const out = new Set<string>()
+  for (let i = 0; i < k; i++) out.add(w.files[Math.min(n - 1, Math.floor(((i + offset) * n) / k))].rel)
+  return [...out]
+}
+
+function b3map(cwd: string, rels: string[]): Map<string, string> {
+  const out = must(['b3sum', '--', ...rels], cwd)
+  const m = new Map<string, string>()
+  for (const line of out.trim().split('\n')) {
+    const i = line.indexOf('  ')
+    m.set(line.slice(i + 2), line.slice(0, i))
+  }
+  return m
+}
+
+function countFiles(p: string): {files: number; bytes: number} {
+  if (!existsSync(p)) return {files: 0, bytes: 0}
+  const st = statSync(p)
+  if (!st.isDirectory()) return {files: 1, bytes: st.size}
+  let files = 0
+  let bytes = 0
+  const stack = [p]
+  while (stack.length) {
+    const d = stack.pop()!
+    for (const e of readdirSync(d, {withFileTypes: true})) {
+      const q2 = join(d, e.name)
+      if (e.isDirectory()) stack.push(q2)
+      else if (e.isFile()) {
+        files++
+        bytes += statSync(q2).size
+      }
+    }
+  }
+  return {files, bytes}
+}
+
+function gitInit(dir: string): void {
+  mkdirSync(dir, {recursive: true})
+  must(['git', 'init', '-q'], dir)
+  must(['git', 'config', 'user.name', 'dv bench'], dir)
+  must(['git', 'config', 'user.email', 'bench@dv.invalid'], dir)
+  must(['git', 'config', 'commit.gpgsign', 'false'], dir)
+  must(['git', 'config', 'gc.auto', '0'], dir)
+}
+
+/** A git repo with the workload committed, for timing `git status`; built once and reused. */
+function ensureGitScratch(o: Options, w: Workload, src: string): string {
+  const dir = join(o.dir, 'git', w.name)
+  const marker = join(o.dir, 'git', `${w.name}.ok`)
+  const params = readFileSync(join(src, '.dv-bench-params.json'), 'utf8')
+  if (existsSync(marker) && readFileSync(marker, 'utf8') === params && existsSync(dir)) return dir
+  rmTree(dir)
+  requireFree(o.dir, w.bytes * 2.2 + 256 * MiB, `the git scratch repo for ${w.id}`)
+  log(`building the git scratch repo for ${w.id} (not timed)`)
+  gitInit(dir)
+  must(['cp', '-r', join(src, w.target), join(dir, w.target)], dir)
+  must(['git', '-c', 'core.looseCompression=0', '-c', 'core.compression=0', 'add', '-A'], dir)
+  must(['git', 'commit', '-q', '-m', 'data'], dir)
+  sleep(2)
+  must(['git', 'status', '--porcelain'], dir) // refreshes the index once
+  writeFileSync(marker, params)
+  return dir
+}
+
+// ---------------------------------------------------------------------------------------------
+// One workload
+
+function benchWorkload(o: Options, w: Workload): WorkloadResult {
+  const res: WorkloadResult = {w, dv: new Steps(), refs: new Steps(), peers: new Steps(), notes: []}
+  const src = ensureSource(o, w)
+  const gitScratch = w.isDir ? ensureGitScratch(o, w, src) : undefined
+  if (!gitScratch) res.notes.push('git status reference not measured for W1 (one big blob in git is not a meaningful comparison).')
+  const dv = (args: string[], cwd: string) => timed(['node', o.bin, ...args], cwd, o.timeout, {...process.env, NO_COLOR: '1'})
+  const nproc = os.availableParallelism()
+  const runsDir = join(o.dir, 'runs')
+  const srcTarget = join(src, w.target)
+
+  if (gitScratch) must(['git', 'status', '--porcelain'], gitScratch)
+
+  for (let run = 1; run <= o.runs; run++) {
+    log(`${w.id} run ${run}/${o.runs}: ${w.describe}`)
+    requireFree(o.dir, w.bytes * 3.3 + 512 * MiB, `${w.id} run ${run}`)
+    const repo = join(runsDir, `${w.id}-repo`)
+    const cpref = join(runsDir, `${w.id}-cpref`)
+    rmTree(repo)
+    rmTree(cpref)
+    gitInit(repo)
+    res.dv.add('dv init', dv(['init'], repo))
+    must(['cp', '-r', srcTarget, join(repo, w.target)], repo)
+    syncDisks()
+    const copied = now()
+
+    // References, on the same files the dv steps use (page cache equally warm).
+    const b3 = (threads: string) =>
+      w.isDir
+        ? sh(`find ${w.target} -type f -print0 | xargs -0 ${threads === '1' ? '' : `-P${nproc} -n 1000`} b3sum ${threads === '1' ? '--num-threads 1' : ''} > /dev/null`)
+        : sh(`b3sum ${threads === '1' ? '--num-threads 1' : ''} ${w.target} > /dev/null`)
+    res.refs.add('b3sum --num-threads 1', timed(b3('1'), repo, o.timeout))
+    res.refs.add(w.isDir ? `b3sum, xargs -P${nproc}` : 'b3sum (multi-thread)', timed(b3('mt'), repo, o.timeout))
+    mkdirSync(cpref, {recursive: true})
+    syncDisks()
+    res.refs.add(w.isDir ? 'cp -r' : 'cp', timed(['cp', '-r', w.target, join(cpref, w.target)], repo, o.timeout))
+    syncDisks()
+    rmTree(cpref)
+    syncDisks()
+    if (gitScratch) res.refs.add('git status (unchanged)', timed(['git', 'status', '--porcelain'], gitScratch, o.timeout))
+
+    // dv's state cache distrusts files modified in the last 2 s; user data is older than that.
+    sleep(copied + 2.2 - now())
+
+    syncDisks()
+    let r = res.dv.add('dv add (cold cache)', dv(['add', w.target], repo), undefined)
+    if (r.rc === 0 && !existsSync(join(repo, `${w.target}.dv`))) res.dv.get('dv add (cold cache)').problems.push('no pointer file written')
+    syncDisks()
+    res.dv.add('dv add (unchanged)', dv(['add', w.target], repo))
+
+    const statusStep = (name: string, expect: (c: NonNullable<ReturnType<typeof dvStatusChanged>>) => string | undefined) => {
+      syncDisks()
+      const s = dv(['status', '--json'], repo)
+      let problem: string | undefined
+      if (s.rc === 0) {
+        const c = dvStatusChanged(s.stdout)
+        problem = c ? expect(c) : `unparsable output: ${firstLine(s.stdout)}`
+      }
+      res.dv.add(name, s, problem)
+    }
+    const expectClean = (c: NonNullable<ReturnType<typeof dvStatusChanged>>) =>
+      c.clean ? undefined : `reported changes: ${[...c.outs, ...c.files].slice(0, 3).join(', ')}`
+    statusStep('dv status (unchanged)', expectClean)
+
+    const touched = pick(w, 10, 0)
+    must(['touch', ...touched], repo)
+    statusStep(`dv status (${touched.length} touched)`, expectClean)
+
+    const modified = pick(w, 10, 0.5)
+    const noise = new Xorshift128(w.seed ^ (run * 0x9e37))
+    for (const rel of modified) {
+      const buf = new Uint32Array(16)
+      noise.fill(buf)
+      const fd = openSync(join(repo, rel), 'r+')
+      writeSync(fd, new Uint8Array(buf.buffer), 0, 64, 0)
+      closeSync(fd)
+    }
+    statusStep(`dv status (${modified.length} modified)`, (c) => {
+      if (!w.isDir) return c.outs.includes(w.target) ? undefined : `expected ${w.target} modified, got ${JSON.stringify(c)}`
+      const want = new Set(modified)
+      const got = new Set(c.files)
+      const missing = [...want].filter((x) => !got.has(x))
+      const extra = [...got].filter((x) => !want.has(x))
+      return missing.length || extra.length ? `expected ${want.size} modified files; missing ${missing.length}, extra ${extra.length}` : undefined
+    })
+    syncDisks()
+    res.dv.add(`dv add (${modified.length} modified)`, dv(['add', w.target], repo))
+
+    // checkout after deleting the workspace copy
+    const sample = [...new Set([...pick(w, 40, 0.25), ...modified])]
+    const before = b3map(repo, sample)
+    const countBefore = countFiles(join(repo, w.target))
+    rmSync(join(repo, w.target), {recursive: true, force: true})
+    syncDisks()
+    r = dv(['checkout'], repo)
+    let problem: string | undefined
+    if (r.rc === 0) {
+      const countAfter = countFiles(join(repo, w.target))
+      if (countAfter.files !== countBefore.files || countAfter.bytes !== countBefore.bytes) {
+        problem = `restored ${countAfter.files} files / ${countAfter.bytes} B, expected ${countBefore.files} / ${countBefore.bytes}`
+      } else {
+        const after = b3map(repo, sample)
+        const bad = sample.filter((p) => after.get(p) !== before.get(p))
+        if (bad.length) problem = `${bad.length} sampled files differ after checkout (e.g. ${bad[0]})`
+      }
+    }
+    res.dv.add('dv checkout (workspace deleted)', r, problem)
+    statusStep('dv status (after checkout)', expectClean)
+
+    if (!o.keep) rmTree(repo)
+    syncDisks()
+  }
+
+  for (const spec of o.peers) {
+    const [peer, ...only] = spec.split(':').map((x) => x.trim())
+    if (only.length && !only.map((x) => x.toUpperCase()).includes(w.id)) res.notes.push(`${peer}: not run for ${w.id} (--peers ${spec}).`)
+    else benchPeer(o, w, res, peer)
+  }
+  return res
+}
+
+function benchPeer(o: Options, w: Workload, res: WorkloadResult, peer: string): void {
+  const bin = peer === 'annex' ? '/usr/bin/git-annex' : '/usr/bin/git-lfs'
+  const have = spawnSync(peer === 'annex' ? 'git-annex' : 'git-lfs', ['version'], {encoding: 'utf8'})
+  if (have.status !== 0) {
+    res.notes.push(`${peer}: not installed (${bin}), skipped.`)
+    return
+  }
+  log(`${w.id} peer ${peer} (1 run)`)
+  requireFree(o.dir, w.bytes * 2.3 + 512 * MiB, `${w.id} ${peer}`)
+  const dir = join(o.dir, 'runs', `${w.id}-${peer}`)
+  rmTree(dir)
+  try {
+    gitInit(dir)
+    must(['cp', '-r', join(o.dir, 'src', w.name, w.target), join(dir, w.target)], dir)
+    if (peer === 'annex') {
+      must(['git', 'annex', 'init', '--quiet', 'bench'], dir)
+      syncDisks()
+      sleep(2)
+      res.peers.add('git annex add', timed(['git', 'annex', 'add', '--quiet', w.target], dir, o.peerTimeout))
+    } else {
+      must(['git', 'lfs', 'install', '--local'], dir)
+      must(['git', 'lfs', 'track', w.isDir ? `${w.target}/**` : w.target], dir)
+      must(['git', 'add', '.gitattributes'], dir)
+      syncDisks()
+      sleep(2)
+      res.peers.add('git lfs: git add', timed(['git', 'add', w.target], dir, o.peerTimeout))
+    }
+  } catch (error) {
+    res.notes.push(`${peer}: setup failed: ${(error as Error).message.split('\n')[0]}`)
+  } finally {
+    if (!o.keep) rmTree(dir)
+    syncDisks()
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Startup: dv status in a tiny repo vs an empty node process
+
+interface StartupResult {
+  dv: Step
+  node: Step
+}
+
+function benchStartup(o: Options): StartupResult {
+  const dir = join(o.dir, 'runs', 'startup')
+  rmTree(dir)
+  gitInit(dir)
+  must(['node', o.bin, 'init'], dir)
+  writeFileSync(join(dir, 'small.txt'), 'hello\n')
+  must(['node', o.bin, 'add', 'small.txt'], dir)
+  sleep(2.1)
+  must(['node', o.bin, 'status'], dir)
+  const one = (cmd: string[]): Sample => {
+    const t0 = now()
+    const r = spawnSync(cmd[0], cmd.slice(1), {cwd: dir, encoding: 'utf8'})
+    return {s: now() - t0, rc: r.status ?? 1, timedOut: false, stdout: r.stdout, stderr: r.stderr}
+  }
+  const res: StartupResult = {dv: {name: 'dv status (tiny repo)', samples: [], problems: []}, node: {name: "node -e ''", samples: [], problems: []}}
+  log(`startup: ${o.startupRuns} runs each`)
+  for (let i = 0; i < o.startupRuns; i++) {
+    const a = one(['node', o.bin, 'status'])
+    res.dv.samples.push(a)
+    if (a.rc !== 0) res.dv.problems.push(`rc ${a.rc}: ${firstLine(a.stderr)}`)
+    res.node.samples.push(one(['node', '-e', '']))
+  }
+  log(`  dv status: ${fmtS(med(res.dv))} s, node -e '': ${fmtS(med(res.node))} s`)
+  if (!o.keep) rmTree(dir)
+  return res
+}
+
+// ---------------------------------------------------------------------------------------------
+// Report
+
+interface Target {
+  name: string
+  dv: number
+  ref: number
+  refName: string
+  limit: number
+  /** 'ratio' compares dv/ref with limit; 'abs' compares dv with limit (MiB). */
+  kind: 'ratio' | 'abs'
+  failed?: string
+}
+
+function targetsFor(results: WorkloadResult[], startup: StartupResult | undefined): Target[] {
+  const t: Target[] = []
+  const get = (id: WorkloadId) => results.find((r) => r.w.id === id)
+  const fail = (...steps: Array<Step | undefined>) => {
+    const bad = steps.filter((s) => !ok(s))
+    return bad.length ? bad.map((s) => (s ? `${s.name}: ${s.problems[0] ?? 'no samples'}` : 'not measured')).join('; ') : undefined
+  }
+  const w1 = get('W1')
+  if (w1) {
+    const b = w1.refs.get('b3sum --num-threads 1')
+    const c = w1.refs.get('cp')
+    const a = w1.dv.get('dv add (cold cache)')
+    const ref = Math.max(med(b), med(c))
+    t.push({name: 'W1 dv add ≤ 1.5× max(b3sum -1, cp)', dv: med(a), ref, refName: med(b) >= med(c) ? 'b3sum --num-threads 1' : 'cp', limit: 1.5, kind: 'ratio', failed: fail(a, b, c)})
+  }
+  for (const id of ['W2', 'W3'] as const) {
+    const r = get(id)
+    if (!r) continue
+    const b = r.refs.get('b3sum --num-threads 1')
+    const c = r.refs.get('cp -r')
+    const a = r.dv.get('dv add (cold cache)')
+    t.push({name: `${id} dv add ≤ 3× (b3sum -1 + cp -r)`, dv: med(a), ref: med(b) + med(c), refName: 'b3sum -1 + cp -r', limit: 3, kind: 'ratio', failed: fail(a, b, c)})
+  }
+  const w2 = get('W2')
+  if (w2) {
+    const c = w2.refs.get('cp -r')
+    const co = w2.dv.get('dv checkout (workspace deleted)')
+    t.push({name: 'W2 dv checkout ≤ 2× cp -r', dv: med(co), ref: med(c), refName: 'cp -r', limit: 2, kind: 'ratio', failed: fail(co, c)})
+  }
+  const w3 = get('W3')
+  if (w3) {
+    const g = w3.refs.get('git status (unchanged)')
+    const ra = w3.dv.get('dv add (unchanged)')
+    const st = w3.dv.get('dv status (unchanged)')
+    t.push({name: 'W3 dv add (unchanged) ≤ 2× git status', dv: med(ra), ref: med(g), refName: 'git status', limit: 2, kind: 'ratio', failed: fail(ra, g)})
+    t.push({name: 'W3 dv status (unchanged) ≤ 2× git status', dv: med(st), ref: med(g), refName: 'git status', limit: 2, kind: 'ratio', failed: fail(st, g)})
+    const peak = Math.max(...w3.dv.list.map(peakRss))
+    t.push({name: 'W3 peak RSS of any dv command < 500 MiB', dv: peak / 1024, ref: NaN, refName: '', limit: 500, kind: 'abs', failed: HAVE_TIME ? undefined : 'no /usr/bin/time'})
+  }
+  if (startup) {
+    t.push({name: "dv status (tiny repo) < 2× node -e ''", dv: med(startup.dv), ref: med(startup.node), refName: "node -e ''", limit: 2, kind: 'ratio', failed: fail(startup.dv)})
+  }
+  return t
+}
+
+function targetTable(targets: Target[]): string[] {
+  const lines = ['| target | dv | reference | ratio | result |', '|---|---:|---:|---:|---|']
+  for (const t of targets) {
+    if (t.kind === 'abs') {
+      const pass = t.dv < t.limit
+      lines.push(`| ${t.name} | ${t.dv.toFixed(0)} MiB | – | – | ${t.failed ? `FAIL (${t.failed})` : pass ? 'PASS' : 'MISS'} |`)
+      continue
+    }
+    const ratio = t.dv / t.ref
+    const verdict = t.failed ? `FAIL (${t.failed})` : !Number.isFinite(ratio) ? 'n/a' : ratio <= t.limit ? 'PASS' : 'MISS'
+    lines.push(`| ${t.name} | ${fmtS(t.dv)} s | ${fmtS(t.ref)} s (${t.refName}) | ${Number.isFinite(ratio) ? ratio.toFixed(2) + '×' : '–'} | ${verdict} |`)
+  }
+  return lines
+}
+
+function stepRows(steps: Steps, withRss = true): string[] {
+  const lines = [`| step | median s | min s | max s | runs |${withRss ? ' peak RSS MiB |' : ''} check |`, `|---|---:|---:|---:|---:|${withRss ? '---:|' : ''}---|`]
+  for (const s of steps.list) {
+    const xs = s.samples.map((x) => x.s)
+    const check = s.problems.length ? [...new Set(s.problems)].join('; ').replace(/\|/g, '\\|') : 'ok'
+    lines.push(`| ${s.name} | ${fmtS(med(s))} | ${fmtS(Math.min(...xs))} | ${fmtS(Math.max(...xs))} | ${xs.length} |${withRss ? ` ${fmtMiB(peakRss(s))} |` : ''} ${check} |`)
+  }
+  return lines
+}
+
+function toolVersion(cmd: string[]): string {
+  const r = spawnSync(cmd[0], cmd.slice(1), {encoding: 'utf8'})
+  return r.status === 0 ? firstLine(r.stdout || r.stderr) : 'not installed'
+}
+
+function report(o: Options, results: WorkloadResult[], startup: StartupResult | undefined, meta: {start: Date; secs: number; load0: number[]; load1: number[]}, final: boolean): string {
+  const cpu = (os.cpus()[0]?.model ?? 'unknown').trim()
+  const fsType = firstLine(spawnSync('stat', ['-f', '-c', '%T', o.dir], {encoding: 'utf8'}).stdout ?? '')
+  const head = spawnSync('git', ['-C', REPO_ROOT, 'describe', '--always', '--dirty'], {encoding: 'utf8'})
+  const L: string[] = []
+  L.push('# dv benchmarks — latest run', '')
+  if (!final) L.push(`**Partial results: the bench was still running (or was interrupted) after ${results.map((r) => r.w.id).join(', ')}.**`, '')
+  L.push('Generated by `npm run bench` (test/bench/run.ts). Times are wall-clock seconds, medians over the runs; peak RSS is the maximum over the runs (`/usr/bin/time -f %M`).')
+  L.push('Page caches are **not** dropped: every number (dv and references) is a warm-cache number, measured the same way on the same files.', '')
+  L.push(`- date: ${meta.start.toISOString()} (bench took ${(meta.secs / 60).toFixed(1)} min)`)
+  L.push(`- machine: ${cpu}, nproc ${os.availableParallelism()}, memory ${fmtBytes(os.totalmem())}, ${os.type()} ${os.release()}, work dir ${o.dir} (${fsType})`)
+  L.push(`- load average at start / end: ${meta.load0.map((x) => x.toFixed(2)).join(' ')} / ${meta.load1.map((x) => x.toFixed(2)).join(' ')}`)
+  L.push(`- node ${process.version}; dv ${head.status === 0 ? head.stdout.trim() : 'unknown'} (${o.bin})`)
+  L.push(`- ${toolVersion(['b3sum', '--version'])}; ${toolVersion(['git', '--version'])}; ${toolVersion(['git', 'annex', 'version'])}; ${toolVersion(['git', 'lfs', 'version'])}`)
+  L.push(`- scale ${o.scale}${o.scale === 1 ? ' (the sizes the targets are defined for)' : ' — **not** the issue’s sizes; the targets below are indicative only'}; runs ${o.runs}; peers (1 run each): ${o.peers.length ? o.peers.join(', ') : 'skipped'}`)
+  L.push('')
+  for (const r of results) {
+    L.push(`## ${r.w.id}: ${r.w.describe}`, '')
+    L.push(`dv steps (fresh \`git init\` + \`dv init\` repo per run, data copied in with \`cp -r\`, not timed):`, '')
+    L.push(...stepRows(r.dv), '')
+    L.push('References (same files, same run):', '')
+    L.push(...stepRows(r.refs), '')
+    if (r.peers.list.length) L.push('Peers (1 run; `git annex init` / `git lfs install --local; git lfs track` not timed):', '', ...stepRows(r.peers), '')
+    for (const n of r.notes) L.push(`- ${n}`)
+    if (r.notes.length) L.push('')
+  }
+  if (startup) {
+    L.push(`## Startup: \`dv status\` in a tiny repo (1 tracked file) vs \`node -e ''\``, '')
+    const st = new Steps()
+    st.list.push(startup.dv, startup.node)
+    L.push(...stepRows(st, false), '')
+  }
+  L.push('## Targets', '')
+  L.push(...targetTable(targetsFor(results, startup)), '')
+  L.push('<details><summary>Raw samples (seconds per run)</summary>', '', '```')
+  for (const r of results) {
+    for (const [kind, steps] of [['dv', r.dv], ['ref', r.refs], ['peer', r.peers]] as const) {
+      for (const s of steps.list) L.push(`${r.w.id} ${kind.padEnd(4)} ${s.name.padEnd(34)} ${s.samples.map((x) => x.s.toFixed(3) + (x.rssKiB ? `/${fmtMiB(x.rssKiB)}MiB` : '')).join(' ')}`)
+    }
+  }
+  if (startup) for (const s of [startup.dv, startup.node]) L.push(`start ${s.name.padEnd(34)} ${s.samples.map((x) => x.s.toFixed(3)).join(' ')}`)
+  L.push('```', '', '</details>', '')
+  return L.join('\n')
+}
+
+// ---------------------------------------------------------------------------------------------
+
+function main(): void {
+  const o = parseOptions(process.argv.slice(2))
+  if (!existsSync(o.bin)) throw new Error(`dv CLI not found at ${o.bin} (run npm run build)`)
+  for (const tool of ['b3sum', 'git', 'timeout']) {
+    if (spawnSync('which', [tool]).status !== 0) throw new Error(`${tool} is required`)
+  }
+  if (!HAVE_TIME) log('warning: /usr/bin/time not found (apt-get install -y time): peak RSS will not be measured')
+  mkdirSync(o.dir, {recursive: true})
+  const start = new Date()
+  const t0 = now()
+  const load0 = os.loadavg()
+  log(`work dir ${o.dir} (${fmtBytes(freeBytes(o.dir))} free); workloads ${o.only.join(',')}; scale ${o.scale}; runs ${o.runs}; peers ${o.peers.join(',') || 'none'}`)
+  const results: WorkloadResult[] = []
+  let startup: StartupResult | undefined
+  const write = (final: boolean) => {
+    const md = report(o, results, startup, {start, secs: now() - t0, load0, load1: os.loadavg()}, final)
+    if (o.out) {
+      mkdirSync(dirname(o.out), {recursive: true})
+      writeFileSync(o.out, md)
+      if (final) log(`wrote ${o.out}`)
+    }
+    return md
+  }
+  // The results file is rewritten after each workload, so an interrupted bench keeps what it measured.
+  for (const id of [...new Set(o.only)] as WorkloadId[]) {
+    results.push(benchWorkload(o, workload(id, o.scale)))
+    write(false)
+  }
+  if (o.startup) startup = benchStartup(o)
+  process.stdout.write(write(true))
+}
+
+try {
+  main()
+} catch (error) {
+  process.stderr.write(`bench: ${(error as Error).message}\n`)
+  process.exit(1)
+}
