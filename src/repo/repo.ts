@@ -4,7 +4,7 @@
  * (nothing escapes the root) and finding the pointer files.
  */
 import {existsSync, readdirSync, readFileSync, realpathSync, statSync} from 'node:fs'
-import {dirname, isAbsolute, join, relative, resolve, sep} from 'node:path'
+import {basename, dirname, isAbsolute, join, relative, resolve, sep} from 'node:path'
 
 import {InvalidFileError, NotADvRepoError, PathOutsideRepoError, ReservedPathError} from '../errors.js'
 import {parsePointer, POINTER_SUFFIX, serializePointer, type Pointer, type PointerOut} from '../models/pointer.js'
@@ -75,21 +75,18 @@ export class Repo {
   }
 
   /**
-   * A user's path (relative to `cwd` or absolute, symlinks resolved, trailing slashes dropped)
+   * A user's path (relative to `cwd` or absolute, symlinked directories resolved, trailing slashes dropped)
    * as a path relative to the root with forward slashes. Refuses paths outside the root or
    * inside `.git` / `.dv`.
    */
   resolvePath(userPath: string, cwd = process.cwd()): string {
     let abs = resolve(cwd, userPath)
-    // Resolve symlinks in the parent directories (the last component may not exist yet).
+    // Resolve symlinks in the parent directories; the last component is kept as named, so a
+    // workspace file that is itself a link into the cache still names the workspace path.
     try {
-      abs = realpathSync(abs)
+      abs = abs === this.root ? abs : join(realpathSync(dirname(abs)), basename(abs))
     } catch {
-      try {
-        abs = join(realpathSync(dirname(abs)), abs.slice(dirname(abs).length + 1))
-      } catch {
-        // Neither exists: keep it as written; callers report the missing path.
-      }
+      // The parent does not exist: keep the path as written; callers report it missing.
     }
     const rel = relative(this.root, abs)
     if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) {
