@@ -24,6 +24,8 @@ const BATCH_BYTES = 8 * 1024 * 1024
 export interface IngestOptions {
   /** Copy the bytes into the store (add/commit) or only hash them (status). */
   store: boolean
+  /** Worker threads for many files (default: DV_JOBS, else the number of cores). */
+  jobs?: number
   onProgress?: (files: number, bytes: number) => void
 }
 
@@ -146,7 +148,7 @@ export class ObjectStore {
       }
       return results
     }
-    const pool = new WorkerPool<IngestBatch, IngestResult[]>(new URL('../odb/ingest-worker.js', import.meta.url), defaultPoolSize())
+    const pool = new WorkerPool<IngestBatch, IngestResult[]>(new URL('../odb/ingest-worker.js', import.meta.url), options.jobs ?? defaultPoolSize())
     try {
       const batches: number[][] = []
       let current: number[] = []

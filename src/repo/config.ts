@@ -22,8 +22,6 @@ const BOOL = (key: string, v: string) => {
 const KNOWN: Record<string, (key: string, value: string) => void> = {
   'core.link_type': (_k, v) => void parseLinkTypes(v),
   'core.no_scm': BOOL,
-  'core.remote': () => {},
-  'core.autostage': BOOL,
   'core.jobs': (k, v) => {
     if (!/^[1-9][0-9]*$/.test(v)) throw new ConfigError(`${k}: expected a positive integer, got ${JSON.stringify(v)}`)
   },

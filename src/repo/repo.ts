@@ -67,7 +67,8 @@ export class Repo {
   }
 
   scanContext(onProgress?: (files: number, bytes: number) => void): ScanContext {
-    return {root: this.root, odb: this.odb, state: this.state, ignore: this.ignore, onProgress}
+    const jobs = process.env.DV_JOBS ? undefined : Number(this.config.get('core.jobs')) || undefined
+    return {root: this.root, odb: this.odb, state: this.state, ignore: this.ignore, jobs, onProgress}
   }
 
   linker(): Linker {

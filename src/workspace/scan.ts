@@ -42,6 +42,7 @@ export interface ScanContext {
   odb: ObjectStore
   state: StateCache
   ignore: DvIgnore
+  jobs?: number
   onProgress?: (files: number, bytes: number) => void
 }
 
@@ -109,7 +110,7 @@ async function hashPending(ctx: ScanContext, pending: PendingFile[], store: bool
   const results = await ctx.odb.ingestMany(
     pending.map((p) => p.abs),
     pending.map((p) => p.node.size),
-    {store, onProgress: ctx.onProgress},
+    {store, jobs: ctx.jobs, onProgress: ctx.onProgress},
   )
   results.forEach((r, i) => {
     if (r instanceof Error) throw fromSystemError(r) ?? r
