@@ -1,11 +1,13 @@
 /**
  * `.dvignore` files, in gitignore syntax (through the `ignore` package), at any level of the
  * repository. A deeper file's rules win over a shallower one's, as in git. `.git` and `.dv`
- * are always ignored inside tracked directories.
+ * directories and dv's own temp files are always ignored inside tracked directories.
  */
 import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import ignore, {type Ignore} from 'ignore'
+
+import {TEMP_SUFFIX} from '../util/atomic.js'
 
 export const DVIGNORE = '.dvignore'
 
@@ -19,7 +21,9 @@ export class DvIgnore {
     let m = this.byDir.get(dir)
     if (m !== undefined) return m
     try {
-      m = ignore().add(readFileSync(join(this.root, dir, DVIGNORE), 'utf8'))
+      const text = readFileSync(join(this.root, dir, DVIGNORE), 'utf8')
+      // A file of comments and blank lines has no opinion: skip it on every lookup.
+      m = /^\s*[^#\s]/m.test(text) ? ignore().add(text) : null
     } catch {
       m = null
     }
@@ -31,6 +35,8 @@ export class DvIgnore {
   ignores(rel: string, isDir: boolean): boolean {
     const name = rel.slice(rel.lastIndexOf('/') + 1)
     if (isDir && (name === '.git' || name === '.dv')) return true
+    // dv's own temp files (a write interrupted by kill -9) are never data.
+    if (!isDir && name.endsWith(TEMP_SUFFIX)) return true
     const parts = rel.split('/')
     // Deepest .dvignore first: the first one with an opinion decides.
     for (let depth = parts.length - 1; depth >= 0; depth--) {

@@ -6,11 +6,11 @@
  * renamed over it, so a reader never sees half a file.
  */
 import {chmodSync, constants, copyFileSync, linkSync, mkdirSync, renameSync, rmSync, symlinkSync, unlinkSync} from 'node:fs'
-import {randomBytes} from 'node:crypto'
 import {dirname, join} from 'node:path'
 
 import {ConfigError} from '../errors.js'
 import type {ObjectStore} from '../odb/store.js'
+import {tempPathBeside} from '../util/atomic.js'
 
 export const LINK_TYPES = ['reflink', 'hardlink', 'symlink', 'copy'] as const
 export type LinkType = (typeof LINK_TYPES)[number]
@@ -53,7 +53,7 @@ export class Linker {
    * file there, so the workspace is not touched to learn it.
    */
   probe(oid: string, dir: string): LinkType {
-    const tmp = join(dir, `.${randomBytes(6).toString('hex')}.dv-tmp`)
+    const tmp = tempPathBeside(join(dir, 'probe'))
     this.place(oid, tmp, false)
     rmSync(tmp, {force: true})
     return this.current
@@ -62,7 +62,7 @@ export class Linker {
   /** Places object `oid` at `dest`, replacing what is there. Returns the link type used. */
   link(oid: string, dest: string, exec: boolean): LinkType {
     mkdirSync(dirname(dest), {recursive: true})
-    const tmp = join(dirname(dest), `.${randomBytes(6).toString('hex')}.dv-tmp`)
+    const tmp = tempPathBeside(dest)
     const type = this.place(oid, tmp, exec)
     try {
       renameSync(tmp, dest)
@@ -115,7 +115,7 @@ function place(type: LinkType, src: string, tmp: string, exec: boolean): void {
 
 /** Replaces a linked file by a writable copy of its content (`dv unprotect`). */
 export function unprotectFile(path: string): void {
-  const tmp = join(dirname(path), `.${randomBytes(6).toString('hex')}.dv-tmp`)
+  const tmp = tempPathBeside(path)
   copyFileSync(path, tmp)
   chmodSync(tmp, 0o644)
   try {

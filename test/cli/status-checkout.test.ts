@@ -57,6 +57,12 @@ describe('dv status', () => {
     })
   })
 
+  it('ignores temp files left by an interrupted dv write', () => {
+    const repo = datasetRepo()
+    writeFileSync(join(repo, 'data/part0/.f0.txt.1a2b3c4d5e6f.dv-tmp'), 'half written')
+    expect(dv(repo, 'status', '--json').ok().json()).toEqual({})
+  })
+
   it('reports outputs whose content is not in the cache', () => {
     const repo = datasetRepo()
     rmSync(join(repo, '.dv/cache'), {recursive: true, force: true})
