@@ -7,8 +7,9 @@
 import {readdirSync, rmdirSync, statSync, unlinkSync} from 'node:fs'
 import {dirname} from 'node:path'
 
-import {MissingObjectError, UncommittedChangesError} from '../errors.js'
+import {fromSystemError, MissingObjectError, UncommittedChangesError} from '../errors.js'
 import {diffSides, storedSideAt, workspaceSide, type Change} from '../workspace/diff.js'
+import {linkMany} from '../workspace/link.js'
 import {scanPath} from '../workspace/scan.js'
 import {loadHasher} from '../hash/blake3.js'
 import {Repo} from './repo.js'
@@ -73,7 +74,9 @@ export async function checkout(targets: string[] = [], options: CheckoutOptions 
     }
     if (conflicts.length > 0 && !options.force) throw new UncommittedChangesError(conflicts, 'checkout')
 
-    const linker = repo.linker()
+    const writes: Change[] = []
+    // Paths that had files deleted below them: a directory there may have to make way for a file.
+    const emptied = new Set<string>()
     for (const {target, changes} of plans) {
       // Deletions first: a directory may have to make way for a file, or the other way round.
       for (const c of changes) {
@@ -81,20 +84,21 @@ export async function checkout(targets: string[] = [], options: CheckoutOptions 
         unlinkSync(repo.abs(c.path))
         pruneEmptyDirs(repo, dirname(c.path), target.path)
         result.deleted.push(c.path)
+        for (let d = dirname(c.path); d !== '.' && !emptied.has(d); d = dirname(d)) emptied.add(d)
       }
-      for (const c of changes) {
-        if (!c.to) continue
-        try {
-          if (statSync(repo.abs(c.path), {throwIfNoEntry: false})?.isDirectory()) rmdirSync(repo.abs(c.path))
-        } catch {
-          // Not empty: the link below reports the real problem.
-        }
-        linker.link(c.to.oid, repo.abs(c.path), c.to.exec)
-        const st = statSync(repo.abs(c.path))
-        repo.state.set(c.path, {oid: c.to.oid, size: st.size, ino: st.ino, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, mode: st.mode}, true)
-        ;(c.kind === 'added' ? result.added : result.modified).push(c.path)
-      }
+      for (const c of changes) if (c.to) writes.push(c)
     }
+    for (const c of writes) {
+      if (emptied.has(c.path) && statSync(repo.abs(c.path), {throwIfNoEntry: false})?.isDirectory()) rmdirSync(repo.abs(c.path))
+    }
+    const items = writes.map((c) => ({oid: c.to!.oid, dest: repo.abs(c.path), exec: c.to!.exec}))
+    const placed = await linkMany(repo.odb, repo.linkTypes(), items, {jobs: repo.jobs(), onProgress: options.onProgress})
+    placed.forEach((p, i) => {
+      const c = writes[i]
+      if (p instanceof Error) throw fromSystemError(p) ?? p
+      repo.state.set(c.path, {oid: c.to!.oid, ...p}, true)
+      ;(c.kind === 'added' ? result.added : result.modified).push(c.path)
+    })
   } finally {
     repo.state.save()
   }

@@ -12,7 +12,7 @@ import {ObjectStore} from '../odb/store.js'
 import {Git} from '../scm/git.js'
 import {writeFileAtomic} from '../util/atomic.js'
 import {DvIgnore} from '../workspace/ignore.js'
-import {Linker, parseLinkTypes} from '../workspace/link.js'
+import {Linker, parseLinkTypes, type LinkType} from '../workspace/link.js'
 import type {ScanContext} from '../workspace/scan.js'
 import {StateCache} from '../workspace/state.js'
 import {Config} from './config.js'
@@ -67,12 +67,20 @@ export class Repo {
   }
 
   scanContext(onProgress?: (files: number, bytes: number) => void): ScanContext {
-    const jobs = process.env.DV_JOBS ? undefined : Number(this.config.get('core.jobs')) || undefined
-    return {root: this.root, odb: this.odb, state: this.state, ignore: this.ignore, jobs, onProgress}
+    return {root: this.root, odb: this.odb, state: this.state, ignore: this.ignore, jobs: this.jobs(), onProgress}
+  }
+
+  /** Worker threads for many files: DV_JOBS, else core.jobs, else the number of cores. */
+  jobs(): number | undefined {
+    return process.env.DV_JOBS ? undefined : Number(this.config.get('core.jobs')) || undefined
+  }
+
+  linkTypes(): LinkType[] {
+    return parseLinkTypes(this.config.get('core.link_type'))
   }
 
   linker(): Linker {
-    return new Linker(this.odb, parseLinkTypes(this.config.get('core.link_type')))
+    return new Linker(this.odb, this.linkTypes())
   }
 
   /**

@@ -11,6 +11,11 @@ import {TEMP_SUFFIX} from '../util/atomic.js'
 
 export const DVIGNORE = '.dvignore'
 
+/** `.git` and `.dv` directories, and dv's own temp files (a write cut short by kill -9). */
+export function isAlwaysIgnored(name: string, isDir: boolean): boolean {
+  return isDir ? name === '.git' || name === '.dv' : name.endsWith(TEMP_SUFFIX)
+}
+
 export class DvIgnore {
   private readonly byDir = new Map<string, Ignore | null>()
 
@@ -31,12 +36,22 @@ export class DvIgnore {
     return m
   }
 
+  /** Whether the `.dvignore` in this directory (relative to the root) has rules. */
+  hasRules(dir: string): boolean {
+    return this.matcher(dir) !== null
+  }
+
+  /** Whether any `.dvignore` in the directories above `rel` has rules. */
+  hasRulesAbove(rel: string): boolean {
+    const parts = rel.split('/')
+    for (let depth = 0; depth < parts.length; depth++) if (this.hasRules(parts.slice(0, depth).join('/'))) return true
+    return false
+  }
+
   /** `rel` is relative to the repository root, with forward slashes. */
   ignores(rel: string, isDir: boolean): boolean {
     const name = rel.slice(rel.lastIndexOf('/') + 1)
-    if (isDir && (name === '.git' || name === '.dv')) return true
-    // dv's own temp files (a write interrupted by kill -9) are never data.
-    if (!isDir && name.endsWith(TEMP_SUFFIX)) return true
+    if (isAlwaysIgnored(name, isDir)) return true
     const parts = rel.split('/')
     // Deepest .dvignore first: the first one with an opinion decides.
     for (let depth = parts.length - 1; depth >= 0; depth--) {

@@ -5,10 +5,11 @@
  * them into copies before editing). Every write goes to a temp name beside the target and is
  * renamed over it, so a reader never sees half a file.
  */
-import {chmodSync, constants, copyFileSync, linkSync, mkdirSync, renameSync, rmSync, symlinkSync, unlinkSync} from 'node:fs'
+import {chmodSync, constants, copyFileSync, linkSync, mkdirSync, renameSync, rmSync, statSync, symlinkSync, unlinkSync} from 'node:fs'
 import {dirname, join} from 'node:path'
 
 import {ConfigError} from '../errors.js'
+import {defaultPoolSize, WorkerPool} from '../hash/pool.js'
 import type {ObjectStore} from '../odb/store.js'
 import {tempPathBeside} from '../util/atomic.js'
 
@@ -33,6 +34,8 @@ const UNSUPPORTED = new Set(['ENOTSUP', 'EOPNOTSUPP', 'EXDEV', 'EPERM', 'EINVAL'
 
 export class Linker {
   private types: LinkType[]
+  /** Directories known to exist, so placing many files costs no mkdir each. */
+  private readonly dirs = new Set<string>()
 
   constructor(private readonly odb: ObjectStore, types: LinkType[]) {
     this.types = [...types]
@@ -54,14 +57,19 @@ export class Linker {
    */
   probe(oid: string, dir: string): LinkType {
     const tmp = tempPathBeside(join(dir, 'probe'))
-    this.place(oid, tmp, false)
+    // A copy always works and would cost a full copy to find that out: stop before it.
+    if (this.current !== 'copy') this.place(oid, tmp, false, false)
     rmSync(tmp, {force: true})
     return this.current
   }
 
   /** Places object `oid` at `dest`, replacing what is there. Returns the link type used. */
   link(oid: string, dest: string, exec: boolean): LinkType {
-    mkdirSync(dirname(dest), {recursive: true})
+    const dir = dirname(dest)
+    if (!this.dirs.has(dir)) {
+      mkdirSync(dir, {recursive: true})
+      this.dirs.add(dir)
+    }
     const tmp = tempPathBeside(dest)
     const type = this.place(oid, tmp, exec)
     try {
@@ -73,11 +81,15 @@ export class Linker {
     return type
   }
 
-  /** Puts the object at `tmp` by the first type that works, dropping types that do not. */
-  private place(oid: string, tmp: string, exec: boolean): LinkType {
+  /**
+   * Puts the object at `tmp` by the first type that works, dropping types that do not. With
+   * `orCopy` false it stops (without placing anything) when only `copy` is left.
+   */
+  private place(oid: string, tmp: string, exec: boolean, orCopy = true): LinkType {
     const src = this.odb.path(oid)
     for (;;) {
       const type = this.types[0]
+      if (type === 'copy' && !orCopy) return type
       try {
         place(type, src, tmp, exec)
       } catch (error) {
@@ -125,3 +137,85 @@ export function unprotectFile(path: string): void {
     throw error
   }
 }
+
+export interface LinkItem {
+  oid: string
+  /** Absolute path to place the object at. */
+  dest: string
+  exec: boolean
+}
+
+/** The stat of a placed file, for the state cache. */
+export interface Placed {
+  ino: number
+  size: number
+  mtimeMs: number
+  ctimeMs: number
+  mode: number
+}
+
+/** Below this many files the work stays in this thread: starting workers costs more. */
+const POOL_THRESHOLD = 64
+const BATCH = 256
+
+/** Places one item and returns its stat. */
+export function placeItem(linker: Linker, item: LinkItem): Placed {
+  linker.link(item.oid, item.dest, item.exec)
+  const st = statSync(item.dest)
+  return {ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, mode: st.mode}
+}
+
+/**
+ * Places many objects, on all cores when there are many: each file costs a handful of system
+ * calls, so running them in parallel is what makes checking out many small files fast.
+ * Returns one result per item, in order: its stat, or the error for that file.
+ */
+export async function linkMany(
+  odb: ObjectStore,
+  types: LinkType[],
+  items: readonly LinkItem[],
+  options: {jobs?: number; onProgress?: (files: number, bytes: number) => void} = {},
+): Promise<Array<Placed | Error>> {
+  const results = new Array<Placed | Error>(items.length)
+  let files = 0
+  let bytes = 0
+  const done = (i: number, r: Placed | Error) => {
+    results[i] = r
+    files++
+    if (!(r instanceof Error)) bytes += r.size
+    options.onProgress?.(files, bytes)
+  }
+  if (items.length < POOL_THRESHOLD) {
+    const linker = new Linker(odb, types)
+    items.forEach((item, i) => {
+      try {
+        done(i, placeItem(linker, item))
+      } catch (error) {
+        done(i, error as Error)
+      }
+    })
+    return results
+  }
+  const pool = new WorkerPool<LinkBatch, LinkResult[]>(new URL('../workspace/link-worker.js', import.meta.url), options.jobs ?? defaultPoolSize())
+  try {
+    const batches: number[][] = []
+    for (let i = 0; i < items.length; i += BATCH) batches.push([...Array(Math.min(BATCH, items.length - i)).keys()].map((k) => i + k))
+    await Promise.all(
+      batches.map(async (batch) => {
+        const out = await pool.run({cacheDir: odb.dir, types, items: batch.map((i) => items[i])})
+        out.forEach((r, k) => done(batch[k], r.ok ? r.placed : Object.assign(new Error(r.error.message), r.error)))
+      }),
+    )
+  } finally {
+    await pool.close()
+  }
+  return results
+}
+
+export interface LinkBatch {
+  cacheDir: string
+  types: LinkType[]
+  items: LinkItem[]
+}
+
+export type LinkResult = {ok: true; placed: Placed} | {ok: false; error: {message: string; code?: string; path?: string; syscall?: string}}

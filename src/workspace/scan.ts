@@ -5,13 +5,12 @@
  * written; otherwise (status, checkout) files are only hashed.
  */
 import {readdirSync, statSync, type Stats} from 'node:fs'
-import {join} from 'node:path'
 
 import {FileChangedError, fromSystemError, PathNotFoundError} from '../errors.js'
 import {hashBytes, loadHasher} from '../hash/blake3.js'
 import {encodeTree, type TreeEntry} from '../models/tree.js'
 import type {FileFacts, ObjectStore} from '../odb/store.js'
-import type {DvIgnore} from './ignore.js'
+import {isAlwaysIgnored, type DvIgnore} from './ignore.js'
 import type {StateCache} from './state.js'
 
 export interface FileNode {
@@ -22,7 +21,6 @@ export interface FileNode {
   oid: string
   size: number
   exec: boolean
-  st: Stats
 }
 
 export interface DirNode {
@@ -51,15 +49,17 @@ interface PendingFile {
   abs: string
 }
 
-const isExec = (st: Stats) => (st.mode & 0o111) !== 0
-
-/** Lists a directory into nodes (oids not yet known), honouring .dvignore. */
-function walk(ctx: ScanContext, rel: string, name: string, pending: PendingFile[]): DirNode {
-  const abs = join(ctx.root, rel)
+/**
+ * Lists a directory into nodes (oids not yet known), honouring .dvignore. `rules` says whether
+ * any .dvignore above or in this directory has rules: when none does, entries are not matched.
+ */
+function walk(ctx: ScanContext, rel: string, name: string, pending: PendingFile[], rulesAbove: boolean): DirNode {
+  const abs = ctx.root + '/' + rel
+  const rules = rulesAbove || ctx.ignore.hasRules(rel)
   const dir: DirNode = {kind: 'tree', name, rel, oid: '', size: 0, nfiles: 0, children: new Map()}
   for (const dirent of readdirSync(abs, {withFileTypes: true})) {
-    const childRel = `${rel}/${dirent.name}`
-    const childAbs = join(abs, dirent.name)
+    const childRel = rel + '/' + dirent.name
+    const childAbs = abs + '/' + dirent.name
     const isDir = dirent.isDirectory()
     let st: Stats | undefined
     if (dirent.isSymbolicLink()) {
@@ -72,14 +72,14 @@ function walk(ctx: ScanContext, rel: string, name: string, pending: PendingFile[
     } else if (!isDir && !dirent.isFile()) {
       continue // sockets, fifos, devices
     }
-    if (ctx.ignore.ignores(childRel, isDir)) continue
+    if (isAlwaysIgnored(dirent.name, isDir) || (rules && ctx.ignore.ignores(childRel, isDir))) continue
     if (isDir) {
-      const sub = walk(ctx, childRel, dirent.name, pending)
+      const sub = walk(ctx, childRel, dirent.name, pending, rules)
       if (sub.nfiles > 0) dir.children.set(dirent.name, sub)
       continue
     }
     st ??= statSync(childAbs)
-    const node: FileNode = {kind: 'file', name: dirent.name, rel: childRel, oid: '', size: st.size, exec: isExec(st), st}
+    const node: FileNode = {kind: 'file', name: dirent.name, rel: childRel, oid: '', size: st.size, exec: (st.mode & 0o111) !== 0}
     const known = ctx.state.get(childRel, st)
     if (known) node.oid = known
     else pending.push({node, abs: childAbs})
@@ -105,7 +105,7 @@ function seal(dir: DirNode): void {
   dir.oid = hashBytes(encodeTree(entriesOf(dir)))
 }
 
-async function hashPending(ctx: ScanContext, pending: PendingFile[], store: boolean): Promise<void> {
+async function hashPending(ctx: ScanContext, pending: PendingFile[], store: boolean, stored?: Set<string>): Promise<void> {
   if (pending.length === 0) return
   const results = await ctx.odb.ingestMany(
     pending.map((p) => p.abs),
@@ -115,6 +115,7 @@ async function hashPending(ctx: ScanContext, pending: PendingFile[], store: bool
   results.forEach((r, i) => {
     if (r instanceof Error) throw fromSystemError(r) ?? r
     applyFacts(ctx, pending[i].node, r)
+    stored?.add(r.oid)
   })
 }
 
@@ -128,7 +129,7 @@ function applyFacts(ctx: ScanContext, node: FileNode, facts: FileFacts): void {
  * Makes sure every object under `dir` is in the store. A tree already in the store vouches for
  * its whole subtree, so an unchanged dataset costs one existence check.
  */
-async function storeTree(ctx: ScanContext, dir: DirNode): Promise<void> {
+async function storeTree(ctx: ScanContext, dir: DirNode, stored: Set<string>): Promise<void> {
   const missingTrees: DirNode[] = []
   const missingFiles: PendingFile[] = []
   const visit = (d: DirNode) => {
@@ -136,7 +137,7 @@ async function storeTree(ctx: ScanContext, dir: DirNode): Promise<void> {
     missingTrees.push(d)
     for (const child of d.children.values()) {
       if (child.kind === 'tree') visit(child)
-      else if (!ctx.odb.has(child.oid)) missingFiles.push({node: child, abs: join(ctx.root, child.rel)})
+      else if (!stored.has(child.oid) && !ctx.odb.has(child.oid)) missingFiles.push({node: child, abs: ctx.root + '/' + child.rel})
     }
   }
   visit(dir)
@@ -155,7 +156,7 @@ export async function scanDir(ctx: ScanContext, rel: string, store: boolean): Pr
   await loadHasher()
   let st: Stats
   try {
-    st = statSync(join(ctx.root, rel))
+    st = statSync(ctx.root + '/' + rel)
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
     throw fromSystemError(error) ?? error
@@ -163,17 +164,19 @@ export async function scanDir(ctx: ScanContext, rel: string, store: boolean): Pr
   if (!st.isDirectory()) return undefined
   const pending: PendingFile[] = []
   const name = rel.slice(rel.lastIndexOf('/') + 1)
-  const dir = walk(ctx, rel, name, pending)
-  await hashPending(ctx, pending, store)
+  const dir = walk(ctx, rel, name, pending, ctx.ignore.hasRulesAbove(rel))
+  // Files hashed with `store` are in the store now: no need to check them again.
+  const stored = new Set<string>()
+  await hashPending(ctx, pending, store, store ? stored : undefined)
   seal(dir)
-  if (store) await storeTree(ctx, dir)
+  if (store) await storeTree(ctx, dir, stored)
   return dir
 }
 
 /** Scans a tracked file; undefined when it does not exist. */
 export async function scanFile(ctx: ScanContext, rel: string, store: boolean): Promise<FileNode | undefined> {
   await loadHasher()
-  const abs = join(ctx.root, rel)
+  const abs = ctx.root + '/' + rel
   let st: Stats
   try {
     st = statSync(abs)
@@ -182,7 +185,7 @@ export async function scanFile(ctx: ScanContext, rel: string, store: boolean): P
     throw fromSystemError(error) ?? error
   }
   if (!st.isFile()) return undefined
-  const node: FileNode = {kind: 'file', name: rel.slice(rel.lastIndexOf('/') + 1), rel, oid: '', size: st.size, exec: isExec(st), st}
+  const node: FileNode = {kind: 'file', name: rel.slice(rel.lastIndexOf('/') + 1), rel, oid: '', size: st.size, exec: (st.mode & 0o111) !== 0}
   const known = ctx.state.get(rel, st)
   if (known && (!store || ctx.odb.has(known))) {
     node.oid = known
@@ -196,7 +199,7 @@ export async function scanFile(ctx: ScanContext, rel: string, store: boolean): P
 export async function scanPath(ctx: ScanContext, rel: string, store: boolean): Promise<WsNode | undefined> {
   let st: Stats
   try {
-    st = statSync(join(ctx.root, rel))
+    st = statSync(ctx.root + '/' + rel)
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
     throw fromSystemError(error) ?? error

@@ -86,6 +86,18 @@ describe('dv checkout', () => {
     expect(dv(repo, 'status', '--json').ok().json()).toEqual({})
   })
 
+  it('restores hundreds of files through the worker pool, with the state cache filled', () => {
+    const repo = makeRepo()
+    const files: Record<string, string> = {}
+    for (let i = 0; i < 300; i++) files[`big/d${i % 11}/f${i}.txt`] = `content ${i}\n`
+    writeFiles(repo, files)
+    dv(repo, 'add', 'big').ok()
+    rmSync(join(repo, 'big'), {recursive: true})
+    expect(dv(repo, 'checkout').ok().stdout).toContain('300 files added')
+    for (const [rel, content] of Object.entries(files)) expect(readFileSync(join(repo, rel), 'utf8')).toBe(content)
+    expect(dv(repo, 'status', '--json').ok().json()).toEqual({})
+  })
+
   it('rewrites only the file that differs', () => {
     const repo = datasetRepo()
     dv(repo, 'commit').ok()

@@ -1,4 +1,4 @@
-import {statSync, utimesSync, writeFileSync} from 'node:fs'
+import {readFileSync, statSync, utimesSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 
@@ -38,6 +38,35 @@ describe('state cache', () => {
     // Files dv wrote itself from the cache are trusted.
     s.set('f', facts(file, 'b'.repeat(64)), true)
     expect(s.get('f', statSync(file))).toBe('b'.repeat(64))
+  })
+
+  it('keeps unchanged entries through later saves, forgets pruned ones, and survives a truncated file', () => {
+    const dir = tempDir()
+    const old = (Date.now() - 60_000) / 1000
+    const files = ['a', 'b', 'c'].map((n) => {
+      const f = join(dir, n)
+      writeFileSync(f, n.repeat(10))
+      utimesSync(f, old, old)
+      return f
+    })
+    const s1 = new StateCache(join(dir, 'state'))
+    s1.set('d/a', facts(files[0], '1'.repeat(64)))
+    s1.set('d/b', facts(files[1], '2'.repeat(64)))
+    s1.save()
+    const s2 = new StateCache(join(dir, 'state'))
+    s2.set('e/c', facts(files[2], '3'.repeat(64)))
+    s2.prune('d', new Set(['d/a']))
+    s2.save()
+    const s3 = new StateCache(join(dir, 'state'))
+    expect(s3.get('d/a', statSync(files[0]))).toBe('1'.repeat(64))
+    expect(s3.get('d/b', statSync(files[1]))).toBeUndefined()
+    expect(s3.get('e/c', statSync(files[2]))).toBe('3'.repeat(64))
+    // A crash mid-write cannot happen (temp + rename), but a damaged tail only loses its entries.
+    const bytes = readFileSync(join(dir, 'state'))
+    writeFileSync(join(dir, 'state'), bytes.subarray(0, bytes.length - 10))
+    const s4 = new StateCache(join(dir, 'state'))
+    expect(s4.get('d/a', statSync(files[0]))).toBe('1'.repeat(64))
+    expect(s4.get('e/c', statSync(files[2]))).toBeUndefined()
   })
 
   it('treats a damaged state file as empty', () => {
