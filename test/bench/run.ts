@@ -766,10 +766,9 @@ function toolVersion(cmd: string[]): string {
   return r.status === 0 ? firstLine(r.stdout || r.stderr) : 'not installed'
 }
 
-function report(o: Options, results: WorkloadResult[], startup: StartupResult | undefined, meta: {start: Date; secs: number; load0: number[]; load1: number[]}, final: boolean): string {
+function report(o: Options, results: WorkloadResult[], startup: StartupResult | undefined, meta: {start: Date; secs: number; load0: number[]; load1: number[]; dvRev: string}, final: boolean): string {
   const cpu = (os.cpus()[0]?.model ?? 'unknown').trim()
   const fsType = firstLine(spawnSync('stat', ['-f', '-c', '%T', o.dir], {encoding: 'utf8'}).stdout ?? '')
-  const head = spawnSync('git', ['-C', REPO_ROOT, 'describe', '--always', '--dirty'], {encoding: 'utf8'})
   const L: string[] = []
   L.push('# dv benchmarks — latest run', '')
   if (!final) L.push(`**Partial results: the bench was still running (or was interrupted) after ${results.map((r) => r.w.id).join(', ')}.**`, '')
@@ -778,7 +777,7 @@ function report(o: Options, results: WorkloadResult[], startup: StartupResult | 
   L.push(`- date: ${meta.start.toISOString()} (bench took ${(meta.secs / 60).toFixed(1)} min)`)
   L.push(`- machine: ${cpu}, nproc ${os.availableParallelism()}, memory ${fmtBytes(os.totalmem())}, ${os.type()} ${os.release()}, work dir ${o.dir} (${fsType})`)
   L.push(`- load average at start / end: ${meta.load0.map((x) => x.toFixed(2)).join(' ')} / ${meta.load1.map((x) => x.toFixed(2)).join(' ')}`)
-  L.push(`- node ${process.version}; dv ${head.status === 0 ? head.stdout.trim() : 'unknown'} (${o.bin})`)
+  L.push(`- node ${process.version}; dv: ${o.bin}, source tree ${meta.dvRev} at bench start`)
   L.push(`- ${toolVersion(['b3sum', '--version'])}; ${toolVersion(['git', '--version'])}; ${toolVersion(['git', 'annex', 'version'])}; ${toolVersion(['git', 'lfs', 'version'])}`)
   L.push(`- scale ${o.scale}${o.scale === 1 ? ' (the sizes the targets are defined for)' : ' — **not** the issue’s sizes; the targets below are indicative only'}; runs ${o.runs}; peers (1 run each): ${o.peers.length ? o.peers.join(', ') : 'skipped'}`)
   L.push('')
@@ -824,11 +823,13 @@ function main(): void {
   const start = new Date()
   const t0 = now()
   const load0 = os.loadavg()
+  const head = spawnSync('git', ['-C', REPO_ROOT, 'describe', '--always', '--dirty'], {encoding: 'utf8'})
+  const dvRev = head.status === 0 ? head.stdout.trim() : 'unknown'
   log(`work dir ${o.dir} (${fmtBytes(freeBytes(o.dir))} free); workloads ${o.only.join(',')}; scale ${o.scale}; runs ${o.runs}; peers ${o.peers.join(',') || 'none'}`)
   const results: WorkloadResult[] = []
   let startup: StartupResult | undefined
   const write = (final: boolean) => {
-    const md = report(o, results, startup, {start, secs: now() - t0, load0, load1: os.loadavg()}, final)
+    const md = report(o, results, startup, {start, secs: now() - t0, load0, load1: os.loadavg(), dvRev}, final)
     if (o.out) {
       mkdirSync(dirname(o.out), {recursive: true})
       writeFileSync(o.out, md)
