@@ -85,3 +85,40 @@ export class WorkerPool<T, R> {
     for (const pending of this.queue.splice(0)) pending.reject(error)
   }
 }
+
+/** A per-item outcome sent back by a worker: the value, or the error for that item. */
+export type ItemResult<V> = {ok: true; value: V} | {ok: false; error: WorkerError}
+
+/** Rebuilds an error a worker serialised, keeping its code, path and syscall. */
+export function workerError(error: WorkerError): Error {
+  return Object.assign(new Error(error.message), error)
+}
+
+export function toWorkerError(error: unknown, path?: string): WorkerError {
+  const e = error as NodeJS.ErrnoException
+  return {message: e.message, code: e.code, path: e.path ?? path, syscall: e.syscall, name: e.name}
+}
+
+/**
+ * Runs items through a fresh pool in batches (a message per batch keeps messaging cheap when
+ * there are 200,000 small files) and reports each item's outcome by its index.
+ */
+export async function runBatches<V>(
+  script: URL,
+  jobs: number,
+  batches: readonly number[][],
+  message: (batch: readonly number[]) => unknown,
+  onItem: (index: number, outcome: V | Error) => void,
+): Promise<void> {
+  const pool = new WorkerPool<unknown, ItemResult<V>[]>(script, Math.min(jobs, batches.length))
+  try {
+    await Promise.all(
+      batches.map(async (batch) => {
+        const out = await pool.run(message(batch))
+        out.forEach((r, k) => onItem(batch[k], r.ok ? r.value : workerError(r.error)))
+      }),
+    )
+  } finally {
+    await pool.close()
+  }
+}

@@ -6,6 +6,7 @@
 import {parentPort} from 'node:worker_threads'
 
 import {loadHasher} from '../hash/blake3.js'
+import {toWorkerError, type ItemResult} from '../hash/pool.js'
 import {ingestFile, type FileFacts, type StoreDirs} from './ingest.js'
 
 export interface IngestBatch {
@@ -13,20 +14,18 @@ export interface IngestBatch {
   store?: StoreDirs
 }
 
-export type IngestResult = {ok: true; facts: FileFacts} | {ok: false; error: {message: string; code?: string; path?: string; syscall?: string; name?: string}}
 
 const ready = loadHasher()
 
 parentPort!.on('message', async (batch: IngestBatch) => {
   try {
     await ready
-    const results: IngestResult[] = []
+    const results: ItemResult<FileFacts>[] = []
     for (const path of batch.paths) {
       try {
-        results.push({ok: true, facts: await ingestFile(path, batch.store)})
+        results.push({ok: true, value: await ingestFile(path, batch.store)})
       } catch (error) {
-        const e = error as NodeJS.ErrnoException & {name: string}
-        results.push({ok: false, error: {message: e.message, code: e.code, path: e.path ?? path, syscall: e.syscall, name: e.name}})
+        results.push({ok: false, error: toWorkerError(error, path)})
       }
     }
     parentPort!.postMessage({ok: true, value: results})

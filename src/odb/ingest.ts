@@ -3,7 +3,7 @@
  * store as they are read (temp file, then rename to the object's id). Runs in the main thread
  * or in the pool's workers (ingest-worker.ts); both call these functions.
  */
-import {closeSync, existsSync, fstatSync, openSync, readSync, renameSync, unlinkSync, writeSync, type Stats} from 'node:fs'
+import {closeSync, existsSync, fstatSync, openSync, readSync, renameSync, rmSync, writeSync, type Stats} from 'node:fs'
 import {open, rename, unlink} from 'node:fs/promises'
 import {randomBytes} from 'node:crypto'
 import {join} from 'node:path'
@@ -47,10 +47,27 @@ function sameFile(a: Stats, b: Stats): boolean {
   return a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs && a.ino === b.ino
 }
 
-/** Moves a finished temp file to its object path, unless the object is already there. */
-function publishSync(tmpFile: string, dest: string): void {
-  if (existsSync(dest)) unlinkSync(tmpFile)
-  else renameSync(tmpFile, dest)
+/**
+ * Stores bytes held in memory as object `oid` (already computed from exactly these bytes):
+ * written read-only to a temp file, then renamed into place. Nothing if it is already there.
+ */
+export function writeObjectSync(store: StoreDirs, oid: string, data: Uint8Array): void {
+  const dest = objectPath(store.objects, oid)
+  if (existsSync(dest)) return
+  const tmpFile = tempName(store.tmp)
+  try {
+    const out = openSync(tmpFile, 'wx', 0o444)
+    try {
+      let off = 0
+      while (off < data.length) off += writeSync(out, data, off, data.length - off)
+    } finally {
+      closeSync(out)
+    }
+    renameSync(tmpFile, dest)
+  } catch (error) {
+    rmSync(tmpFile, {force: true})
+    throw error
+  }
 }
 
 /** Hashes (and with `store`, stores) one file. Picks the small or streamed path by size. */
@@ -79,20 +96,7 @@ function ingestSmall(fd: number, path: string, before: Stats, store?: StoreDirs)
   const h = createHasher()
   h.update(data)
   const oid = h.digestHex()
-  if (store) {
-    const dest = objectPath(store.objects, oid)
-    if (!existsSync(dest)) {
-      const tmpFile = tempName(store.tmp)
-      const out = openSync(tmpFile, 'wx', 0o444)
-      try {
-        let off = 0
-        while (off < data.length) off += writeSync(out, data, off, data.length - off)
-      } finally {
-        closeSync(out)
-      }
-      publishSync(tmpFile, dest)
-    }
-  }
+  if (store) writeObjectSync(store, oid, data)
   return facts(oid, before)
 }
 

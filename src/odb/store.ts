@@ -4,15 +4,15 @@
  * place once complete, are read-only, and are never modified. A tree is written only after
  * everything it names is present, so a tree in the store means its whole subtree is there.
  */
-import {closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync} from 'node:fs'
+import {existsSync, mkdirSync, readFileSync, statSync, unlinkSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {CorruptObjectError, MissingObjectError} from '../errors.js'
 import {hashBytes, loadHasher} from '../hash/blake3.js'
-import {defaultPoolSize, WorkerPool} from '../hash/pool.js'
+import {defaultPoolSize, runBatches} from '../hash/pool.js'
 import {decodeTree, encodeTree, type TreeEntry} from '../models/tree.js'
-import {ingestFile, objectPath, SMALL_FILE, tempName, type FileFacts, type StoreDirs} from './ingest.js'
-import type {IngestBatch, IngestResult} from './ingest-worker.js'
+import {ingestFile, objectPath, SMALL_FILE, writeObjectSync, type FileFacts, type StoreDirs} from './ingest.js'
+import type {IngestBatch} from './ingest-worker.js'
 
 export type {FileFacts} from './ingest.js'
 
@@ -60,22 +60,7 @@ export class ObjectStore {
   /** Stores bytes held in memory (tree objects); returns their id. */
   putBytes(bytes: Uint8Array): string {
     const oid = hashBytes(bytes)
-    const dest = this.path(oid)
-    if (existsSync(dest)) return oid
-    const tmp = tempName(this.dirs.tmp)
-    const fd = openSync(tmp, 'wx', 0o444)
-    try {
-      let off = 0
-      while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off)
-    } finally {
-      closeSync(fd)
-    }
-    try {
-      renameSync(tmp, dest)
-    } catch (error) {
-      unlinkSync(tmp)
-      throw error
-    }
+    writeObjectSync(this.dirs, oid, bytes)
     return oid
   }
 
@@ -148,30 +133,21 @@ export class ObjectStore {
       }
       return results
     }
-    const pool = new WorkerPool<IngestBatch, IngestResult[]>(new URL('../odb/ingest-worker.js', import.meta.url), options.jobs ?? defaultPoolSize())
-    try {
-      const batches: number[][] = []
-      let current: number[] = []
-      let currentBytes = 0
-      for (let i = 0; i < paths.length; i++) {
-        current.push(i)
-        currentBytes += sizes[i] ?? SMALL_FILE
-        if (current.length >= BATCH_FILES || currentBytes >= BATCH_BYTES) {
-          batches.push(current)
-          current = []
-          currentBytes = 0
-        }
+    const batches: number[][] = []
+    let current: number[] = []
+    let currentBytes = 0
+    for (let i = 0; i < paths.length; i++) {
+      current.push(i)
+      currentBytes += sizes[i] ?? SMALL_FILE
+      if (current.length >= BATCH_FILES || currentBytes >= BATCH_BYTES) {
+        batches.push(current)
+        current = []
+        currentBytes = 0
       }
-      if (current.length > 0) batches.push(current)
-      await Promise.all(
-        batches.map(async (batch) => {
-          const out = await pool.run({paths: batch.map((i) => paths[i]), store})
-          out.forEach((r, k) => done(batch[k], r.ok ? r.facts : Object.assign(new Error(r.error.message), r.error)))
-        }),
-      )
-    } finally {
-      await pool.close()
     }
+    if (current.length > 0) batches.push(current)
+    const script = new URL('../odb/ingest-worker.js', import.meta.url)
+    await runBatches<FileFacts>(script, options.jobs ?? defaultPoolSize(), batches, (batch): IngestBatch => ({paths: batch.map((i) => paths[i]), store}), done)
     return results
   }
 }

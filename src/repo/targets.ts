@@ -42,8 +42,3 @@ export function resolveTargets(repo: Repo, targets: string[], cwd = process.cwd(
   }
   return out
 }
-
-/** Whether a changed path falls inside a target's narrowing. */
-export function withinTarget(target: Target, path: string): boolean {
-  return !target.within || path === target.within || path.startsWith(target.within + '/')
-}

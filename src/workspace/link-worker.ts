@@ -5,18 +5,18 @@
 import {parentPort} from 'node:worker_threads'
 
 import {ObjectStore} from '../odb/store.js'
-import {Linker, placeItem, type LinkBatch, type LinkResult} from './link.js'
+import {toWorkerError, type ItemResult} from '../hash/pool.js'
+import {Linker, placeItem, type LinkBatch, type Placed} from './link.js'
 
 let linker: Linker | undefined
 
 parentPort!.on('message', (batch: LinkBatch) => {
   linker ??= new Linker(new ObjectStore(batch.cacheDir), batch.types)
-  const results: LinkResult[] = batch.items.map((item) => {
+  const results: ItemResult<Placed>[] = batch.items.map((item) => {
     try {
-      return {ok: true, placed: placeItem(linker!, item)}
+      return {ok: true, value: placeItem(linker!, item)}
     } catch (error) {
-      const e = error as NodeJS.ErrnoException
-      return {ok: false, error: {message: e.message, code: e.code, path: e.path ?? item.dest, syscall: e.syscall}}
+      return {ok: false, error: toWorkerError(error, item.dest)}
     }
   })
   parentPort!.postMessage({ok: true, value: results})

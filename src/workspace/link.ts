@@ -9,7 +9,7 @@ import {chmodSync, constants, copyFileSync, linkSync, mkdirSync, renameSync, rmS
 import {dirname, join} from 'node:path'
 
 import {ConfigError} from '../errors.js'
-import {defaultPoolSize, WorkerPool} from '../hash/pool.js'
+import {defaultPoolSize, runBatches} from '../hash/pool.js'
 import type {ObjectStore} from '../odb/store.js'
 import {tempPathBeside} from '../util/atomic.js'
 
@@ -196,19 +196,10 @@ export async function linkMany(
     })
     return results
   }
-  const pool = new WorkerPool<LinkBatch, LinkResult[]>(new URL('../workspace/link-worker.js', import.meta.url), options.jobs ?? defaultPoolSize())
-  try {
-    const batches: number[][] = []
-    for (let i = 0; i < items.length; i += BATCH) batches.push([...Array(Math.min(BATCH, items.length - i)).keys()].map((k) => i + k))
-    await Promise.all(
-      batches.map(async (batch) => {
-        const out = await pool.run({cacheDir: odb.dir, types, items: batch.map((i) => items[i])})
-        out.forEach((r, k) => done(batch[k], r.ok ? r.placed : Object.assign(new Error(r.error.message), r.error)))
-      }),
-    )
-  } finally {
-    await pool.close()
-  }
+  const batches: number[][] = []
+  for (let i = 0; i < items.length; i += BATCH) batches.push(Array.from({length: Math.min(BATCH, items.length - i)}, (_, k) => i + k))
+  const script = new URL('../workspace/link-worker.js', import.meta.url)
+  await runBatches<Placed>(script, options.jobs ?? defaultPoolSize(), batches, (batch): LinkBatch => ({cacheDir: odb.dir, types, items: batch.map((i) => items[i])}), done)
   return results
 }
 
@@ -217,5 +208,3 @@ export interface LinkBatch {
   types: LinkType[]
   items: LinkItem[]
 }
-
-export type LinkResult = {ok: true; placed: Placed} | {ok: false; error: {message: string; code?: string; path?: string; syscall?: string}}

@@ -6,7 +6,7 @@
  */
 import {readdirSync, statSync, type Stats} from 'node:fs'
 
-import {FileChangedError, fromSystemError, PathNotFoundError} from '../errors.js'
+import {FileChangedError, fromSystemError} from '../errors.js'
 import {hashBytes, loadHasher} from '../hash/blake3.js'
 import {encodeTree, type TreeEntry} from '../models/tree.js'
 import type {FileFacts, ObjectStore} from '../odb/store.js'
@@ -151,17 +151,17 @@ async function storeTree(ctx: ScanContext, dir: DirNode, stored: Set<string>): P
   for (const d of missingTrees.reverse()) ctx.odb.putTree(entriesOf(d))
 }
 
-/** Scans a tracked directory; undefined when it does not exist. */
-export async function scanDir(ctx: ScanContext, rel: string, store: boolean): Promise<DirNode | undefined> {
-  await loadHasher()
-  let st: Stats
+/** The stat of `rel`, or undefined when nothing is there. */
+function statPath(ctx: ScanContext, rel: string): Stats | undefined {
   try {
-    st = statSync(ctx.root + '/' + rel)
+    return statSync(ctx.root + '/' + rel)
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
     throw fromSystemError(error) ?? error
   }
-  if (!st.isDirectory()) return undefined
+}
+
+async function scanDir(ctx: ScanContext, rel: string, store: boolean): Promise<DirNode> {
   const pending: PendingFile[] = []
   const name = rel.slice(rel.lastIndexOf('/') + 1)
   const dir = walk(ctx, rel, name, pending, ctx.ignore.hasRulesAbove(rel))
@@ -173,41 +173,22 @@ export async function scanDir(ctx: ScanContext, rel: string, store: boolean): Pr
   return dir
 }
 
-/** Scans a tracked file; undefined when it does not exist. */
-export async function scanFile(ctx: ScanContext, rel: string, store: boolean): Promise<FileNode | undefined> {
-  await loadHasher()
-  const abs = ctx.root + '/' + rel
-  let st: Stats
-  try {
-    st = statSync(abs)
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
-    throw fromSystemError(error) ?? error
-  }
-  if (!st.isFile()) return undefined
+async function scanFile(ctx: ScanContext, rel: string, st: Stats, store: boolean): Promise<FileNode> {
   const node: FileNode = {kind: 'file', name: rel.slice(rel.lastIndexOf('/') + 1), rel, oid: '', size: st.size, exec: (st.mode & 0o111) !== 0}
   const known = ctx.state.get(rel, st)
   if (known && (!store || ctx.odb.has(known))) {
     node.oid = known
     return node
   }
-  await hashPending(ctx, [{node, abs}], store)
+  await hashPending(ctx, [{node, abs: ctx.root + '/' + rel}], store)
   return node
 }
 
-/** Scans whatever is at `rel` now. */
+/** Scans whatever is at `rel` (a file or a directory) now; undefined when nothing is there. */
 export async function scanPath(ctx: ScanContext, rel: string, store: boolean): Promise<WsNode | undefined> {
-  let st: Stats
-  try {
-    st = statSync(ctx.root + '/' + rel)
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
-    throw fromSystemError(error) ?? error
-  }
-  return st.isDirectory() ? scanDir(ctx, rel, store) : scanFile(ctx, rel, store)
-}
-
-export function requireNode<T>(node: T | undefined, rel: string): T {
-  if (node === undefined) throw new PathNotFoundError(rel)
-  return node
+  await loadHasher()
+  const st = statPath(ctx, rel)
+  if (!st) return undefined
+  if (st.isDirectory()) return scanDir(ctx, rel, store)
+  return st.isFile() ? scanFile(ctx, rel, st, store) : undefined
 }
