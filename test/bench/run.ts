@@ -578,6 +578,16 @@ function benchWorkload(o: Options, w: Workload): WorkloadResult {
     const sample = [...new Set([...pick(w, 40, 0.25), ...modified])]
     const before = b3map(repo, sample)
     const countBefore = countFiles(join(repo, w.target))
+    // The reference for checkout is a cp -r taken right before it: on this shared VM the cost of
+    // creating files swings by up to 10x over minutes (after heavy writes), so a cp -r measured
+    // earlier in the run is not comparable; this one sees the same disk state.
+    if (w.isDir) {
+      rmTree(cpref)
+      mkdirSync(cpref, {recursive: true})
+      syncDisks()
+      res.refs.add('cp -r (right before checkout)', timed(['cp', '-r', w.target, join(cpref, w.target)], repo, o.timeout))
+      rmTree(cpref)
+    }
     rmSync(join(repo, w.target), {recursive: true, force: true})
     syncDisks()
     r = dv(['checkout'], repo)
@@ -716,9 +726,9 @@ function targetsFor(results: WorkloadResult[], startup: StartupResult | undefine
   }
   const w2 = get('W2')
   if (w2) {
-    const c = w2.refs.get('cp -r')
+    const c = w2.refs.get('cp -r (right before checkout)')
     const co = w2.dv.get('dv checkout (workspace deleted)')
-    t.push({name: 'W2 dv checkout ≤ 2× cp -r', dv: med(co), ref: med(c), refName: 'cp -r', limit: 2, kind: 'ratio', failed: fail(co, c)})
+    t.push({name: 'W2 dv checkout ≤ 2× cp -r', dv: med(co), ref: med(c), refName: 'cp -r (right before checkout)', limit: 2, kind: 'ratio', failed: fail(co, c)})
   }
   const w3 = get('W3')
   if (w3) {
