@@ -30,7 +30,8 @@ function loadNative(): () => Hasher {
   return () => {
     const h = new Blake3Hasher()
     return {
-      update: (data) => void h.update(data),
+      // A Buffer view of the same memory: the binding's 1.3.4 typings take Buffers only.
+      update: (data) => void h.update(Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength)),
       digestHex: () => h.digest('hex'),
     }
   }
