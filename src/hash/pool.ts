@@ -122,3 +122,17 @@ export async function runBatches<V>(
     await pool.close()
   }
 }
+
+/** Per-item outcomes kept in input order, with progress reported as items and bytes finish. */
+export function outcomes<V extends {size: number}>(count: number, onProgress?: (files: number, bytes: number) => void) {
+  const results = new Array<V | Error>(count)
+  let files = 0
+  let bytes = 0
+  const done = (index: number, outcome: V | Error): void => {
+    results[index] = outcome
+    files++
+    if (!(outcome instanceof Error)) bytes += outcome.size
+    onProgress?.(files, bytes)
+  }
+  return {results, done}
+}

@@ -9,7 +9,7 @@ import {join} from 'node:path'
 
 import {CorruptObjectError, MissingObjectError} from '../errors.js'
 import {hashBytes, loadHasher} from '../hash/blake3.js'
-import {defaultPoolSize, runBatches} from '../hash/pool.js'
+import {defaultPoolSize, outcomes, runBatches} from '../hash/pool.js'
 import {decodeTree, encodeTree, type TreeEntry} from '../models/tree.js'
 import {ingestFile, objectPath, SMALL_FILE, writeObjectSync, type FileFacts, type StoreDirs} from './ingest.js'
 import type {IngestBatch} from './ingest-worker.js'
@@ -114,15 +114,7 @@ export class ObjectStore {
   async ingestMany(paths: readonly string[], sizes: readonly number[], options: IngestOptions): Promise<Array<FileFacts | Error>> {
     await loadHasher()
     const store = options.store ? this.dirs : undefined
-    const results = new Array<FileFacts | Error>(paths.length)
-    let files = 0
-    let bytes = 0
-    const done = (i: number, r: FileFacts | Error) => {
-      results[i] = r
-      files++
-      if (!(r instanceof Error)) bytes += r.size
-      options.onProgress?.(files, bytes)
-    }
+    const {results, done} = outcomes<FileFacts>(paths.length, options.onProgress)
     if (paths.length < POOL_THRESHOLD) {
       for (let i = 0; i < paths.length; i++) {
         try {

@@ -39,19 +39,19 @@ export async function commit(targets: string[] = [], options: CommitOptions = {}
     for (const pointerFile of pointers) {
       const pointer = repo.readPointer(pointerFile)
       let changed = false
-      for (const t of repo.trackedOuts([pointerFile])) {
-        if (!existsSync(repo.abs(t.path))) {
-          throw new PathNotFoundError(`${t.path} (tracked by ${pointerFile}; restore it with 'dv checkout' or stop tracking it with 'dv remove')`)
+      for (const entry of pointer.outs) {
+        const path = repo.outPath(pointerFile, entry)
+        if (!existsSync(repo.abs(path))) {
+          throw new PathNotFoundError(`${path} (tracked by ${pointerFile}; restore it with 'dv checkout' or stop tracking it with 'dv remove')`)
         }
-        const {out} = await recordPath(repo, t.path, options.onProgress)
-        const entry = pointer.outs.find((o) => o === t.out || (o.path === t.out.path && o.oid === t.out.oid))!
+        const {out} = await recordPath(repo, path, options.onProgress)
         if (entry.oid !== out.oid || entry.size !== out.size || entry.nfiles !== out.nfiles) {
           Object.assign(entry, out)
           if (out.nfiles === undefined) delete entry.nfiles
           changed = true
-          result.updated.push({pointer: pointerFile, path: t.path, ...out})
+          result.updated.push({pointer: pointerFile, path, ...out})
         } else {
-          result.unchanged.push(t.path)
+          result.unchanged.push(path)
         }
       }
       if (changed) repo.writePointer(pointerFile, pointer)
@@ -66,7 +66,7 @@ export async function commit(targets: string[] = [], options: CommitOptions = {}
       const ignore = ignoreFileFor(t.path)
       if (existsSync(repo.abs(ignore))) paths.add(ignore)
     }
-    for (const lock of ['dv.lock']) if (existsSync(repo.abs(lock))) paths.add(lock)
+    if (existsSync(repo.abs('dv.lock'))) paths.add('dv.lock')
     result.gitCommit = await repo.git.commit(options.message, [...paths])
   }
   return result

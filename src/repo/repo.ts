@@ -152,8 +152,7 @@ export class Repo {
 
   readPointer(rel: string): Pointer {
     const pointer = parsePointer(readFileSync(this.abs(rel), 'utf8'), rel)
-    const dir = dirname(rel) === '.' ? '' : dirname(rel)
-    for (const out of pointer.outs) this.checkStoredPath(dir ? `${dir}/${out.path}` : out.path, rel)
+    for (const out of pointer.outs) this.outPath(rel, out)
     return pointer
   }
 
@@ -161,16 +160,15 @@ export class Repo {
     writeFileAtomic(this.abs(rel), serializePointer(pointer))
   }
 
+  /** The repository-relative path of an output recorded in `pointer` (checked not to escape). */
+  outPath(pointer: string, out: PointerOut): string {
+    const dir = dirname(pointer) === '.' ? '' : dirname(pointer)
+    return this.checkStoredPath(dir ? `${dir}/${out.path}` : out.path, pointer)
+  }
+
   /** Every tracked output of every pointer file. */
   trackedOuts(pointers = this.listPointers()): TrackedOut[] {
-    const outs: TrackedOut[] = []
-    for (const pointer of pointers) {
-      const dir = dirname(pointer) === '.' ? '' : dirname(pointer)
-      for (const out of this.readPointer(pointer).outs) {
-        outs.push({pointer, out, path: this.checkStoredPath(dir ? `${dir}/${out.path}` : out.path, pointer)})
-      }
-    }
-    return outs
+    return pointers.flatMap((pointer) => this.readPointer(pointer).outs.map((out) => ({pointer, out, path: this.outPath(pointer, out)})))
   }
 }
 

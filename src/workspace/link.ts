@@ -9,7 +9,7 @@ import {chmodSync, constants, copyFileSync, linkSync, mkdirSync, renameSync, rmS
 import {dirname, join} from 'node:path'
 
 import {ConfigError} from '../errors.js'
-import {defaultPoolSize, runBatches} from '../hash/pool.js'
+import {defaultPoolSize, outcomes, runBatches} from '../hash/pool.js'
 import type {ObjectStore} from '../odb/store.js'
 import {tempPathBeside} from '../util/atomic.js'
 
@@ -176,15 +176,7 @@ export async function linkMany(
   items: readonly LinkItem[],
   options: {jobs?: number; onProgress?: (files: number, bytes: number) => void} = {},
 ): Promise<Array<Placed | Error>> {
-  const results = new Array<Placed | Error>(items.length)
-  let files = 0
-  let bytes = 0
-  const done = (i: number, r: Placed | Error) => {
-    results[i] = r
-    files++
-    if (!(r instanceof Error)) bytes += r.size
-    options.onProgress?.(files, bytes)
-  }
+  const {results, done} = outcomes<Placed>(items.length, options.onProgress)
   if (items.length < POOL_THRESHOLD) {
     const linker = new Linker(odb, types)
     items.forEach((item, i) => {
