@@ -25,7 +25,7 @@ export function stageOutputs(root: string): StageOutput[] {
     doc = parse(readFileSync(join(root, file), 'utf8'))
   } catch (error) {
     const e = error as {message: string; linePos?: Array<{line: number}>}
-    throw new InvalidFileError(file, e.message.split('\n')[0], e.linePos?.[0]?.line)
+    throw new InvalidFileError(file, `invalid YAML: ${e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}`, e.linePos?.[0]?.line)
   }
   const stages = (doc as {stages?: Record<string, unknown>} | null)?.stages
   if (!stages || typeof stages !== 'object') return []

@@ -136,6 +136,15 @@ describe('dv add', () => {
     expect(r.stderr.trim()).toBe('ERROR: broken.dv:2: `blake3` must be a 64-digit hex digest')
   })
 
+  it('names the line of a malformed dv.yaml instead of guessing what it produces', () => {
+    const repo = makeRepo()
+    writeFiles(repo, {'dv.yaml': 'stages:\n  train:\n    cmd: [unclosed\n', 'x.txt': 'x'})
+    const r = dv(repo, 'add', 'x.txt')
+    expect(r.code).toBe(1)
+    expect(r.stderr.trim()).toMatch(/^ERROR: dv\.yaml:\d+: invalid YAML: Flow sequence in block collection must be sufficiently indented and end with a \]$/)
+    expect(existsSync(join(repo, 'x.txt.dv'))).toBe(false)
+  })
+
   it('keeps the workspace copy as a separate writable file by default', () => {
     const repo = makeRepo()
     writeFiles(repo, {'f.txt': 'hello'})
