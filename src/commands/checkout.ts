@@ -8,20 +8,21 @@ const LIST_LIMIT = 20
 export default class Checkout extends DvCommand {
   static override summary = 'Make the workspace match the pointer files.'
   static override description = `Writes, from the cache, only the files that differ from what the pointers record, and deletes files a tracked directory no longer has. A workspace file whose content is not in the cache (changes not committed to dv) is never overwritten or deleted: checkout stops, names it, and changes nothing, unless --force.`
-  static override examples = ['<%= config.bin %> checkout', '<%= config.bin %> checkout data/images --force']
+  static override examples = ['<%= config.bin %> checkout', '<%= config.bin %> checkout data/images --force', '<%= config.bin %> checkout --rev v1.0 data/images']
   static override strict = false
   static override args = {
     targets: Args.string({description: 'Pointer files or tracked paths, or paths inside tracked directories (default: all).'}),
   }
   static override flags = {
     force: Flags.boolean({char: 'f', description: 'Overwrite or delete workspace changes that are not in the cache.'}),
+    rev: Flags.string({description: "Check out the data of this git revision (branch, tag, HEAD~3, hash); git's own checkout and the pointer files are left alone."}),
     json: Flags.boolean({description: 'Print the files added, modified and deleted as JSON.'}),
   }
 
   async run(): Promise<void> {
     const {argv, flags} = await this.parse(Checkout)
     const progress = this.progress('Checking out')
-    const r = await checkout(argv as string[], {force: flags.force, onProgress: progress.update})
+    const r = await checkout(argv as string[], {force: flags.force, rev: flags.rev, onProgress: progress.update})
     progress.done()
     if (flags.json) this.printJson(r)
     else {

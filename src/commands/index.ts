@@ -6,6 +6,7 @@ import Add from './add.js'
 import Checkout from './checkout.js'
 import Commit from './commit.js'
 import Config from './config.js'
+import Diff from './diff.js'
 import Init from './init.js'
 import Remove from './remove.js'
 import Status from './status.js'
@@ -16,6 +17,7 @@ export const COMMANDS = {
   checkout: Checkout,
   commit: Commit,
   config: Config,
+  diff: Diff,
   init: Init,
   remove: Remove,
   status: Status,

@@ -7,17 +7,21 @@
 import {readdirSync, rmdirSync, statSync, unlinkSync} from 'node:fs'
 import {dirname} from 'node:path'
 
-import {fromSystemError, MissingObjectError, UncommittedChangesError} from '../errors.js'
+import {fromSystemError, GitError, MissingObjectError, UncommittedChangesError} from '../errors.js'
+import {GitObjects} from '../scm/objects.js'
 import {diffSides, storedSideAt, workspaceSide, type Change} from '../workspace/diff.js'
 import {linkMany} from '../workspace/link.js'
 import {scanPath} from '../workspace/scan.js'
 import {loadHasher} from '../hash/blake3.js'
-import {Repo} from './repo.js'
+import {Repo, type TrackedOut} from './repo.js'
+import {outsAt} from './revisions.js'
 import {resolveTargets, type Target} from './targets.js'
 
 export interface CheckoutOptions {
   cwd?: string
   force?: boolean
+  /** Put the data of this git revision in the workspace instead (pointer files are left alone). */
+  rev?: string
   onProgress?: (files: number, bytes: number) => void
 }
 
@@ -55,7 +59,17 @@ export async function checkout(targets: string[] = [], options: CheckoutOptions 
   const plans: Plan[] = []
   const conflicts: string[] = []
   try {
-    for (const target of resolveTargets(repo, targets, cwd)) {
+    let outs: TrackedOut[] | undefined
+    if (options.rev !== undefined) {
+      if (!repo.git) throw new GitError('--rev needs git: this repository was made with --no-scm')
+      const objects = new GitObjects(repo.root)
+      try {
+        outs = await outsAt(repo, objects, options.rev)
+      } finally {
+        objects.close()
+      }
+    }
+    for (const target of resolveTargets(repo, targets, cwd, outs)) {
       const {out} = target
       const at = target.within ?? target.path
       try {

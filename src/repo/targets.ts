@@ -12,8 +12,8 @@ export interface Target extends TrackedOut {
   within?: string
 }
 
-export function resolveTargets(repo: Repo, targets: string[], cwd = process.cwd()): Target[] {
-  const all = repo.trackedOuts()
+/** `all`: the outputs to choose from (default: the workspace's pointers; another revision's for --rev). */
+export function resolveTargets(repo: Repo, targets: string[], cwd = process.cwd(), all: TrackedOut[] = repo.trackedOuts()): Target[] {
   if (targets.length === 0) return all
   const out: Target[] = []
   for (const t of targets) {
