@@ -8,6 +8,8 @@ import Commit from './commit.js'
 import Config from './config.js'
 import Diff from './diff.js'
 import Init from './init.js'
+import InstallHooks from './install-hooks.js'
+import Log from './log.js'
 import Remove from './remove.js'
 import Status from './status.js'
 import Unprotect from './unprotect.js'
@@ -19,6 +21,8 @@ export const COMMANDS = {
   config: Config,
   diff: Diff,
   init: Init,
+  'install-hooks': InstallHooks,
+  log: Log,
   remove: Remove,
   status: Status,
   unprotect: Unprotect,

@@ -1,4 +1,4 @@
-import {mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync} from 'node:fs'
+import {chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 
@@ -111,5 +111,53 @@ describe('dv checkout at other revisions', () => {
     expect(readFileSync(join(repo, 'data/a.txt'), 'utf8')).toBe('precious\n')
     dv(repo, 'checkout', '--rev', 'HEAD~2', '--force').ok()
     expect(readFileSync(join(repo, 'data/a.txt'), 'utf8')).toBe('a v1\n')
+  })
+})
+
+describe('dv log', () => {
+  it('lists each version of a dataset with its digest, size, file count and changes', () => {
+    const {repo} = threeVersions()
+    const r = dv(repo, 'log', 'data', '--json').ok().json<{path: string; entries: Array<Record<string, unknown>>}>()
+    expect(r.path).toBe('data')
+    expect(r.entries.map((e) => e.message)).toEqual(['v3', 'v2', 'v1'])
+    expect(r.entries.map((e) => e.nfiles)).toEqual([5, 4, 4])
+    expect(r.entries.map((e) => e.size)).toEqual([26, 24, 14])
+    expect(r.entries.map((e) => e.changes)).toEqual([
+      {added: 1, modified: 0, deleted: 0},
+      {added: 2, modified: 1, deleted: 2}, // the rename is a delete and an add here
+      undefined,
+    ])
+    expect(r.entries[0].author).toBe('Test User')
+    expect(r.entries[0].commit).toBe(git(repo, 'rev-parse', 'HEAD').trim())
+    const human = dv(repo, 'log', 'data.dv', '-n', '1').ok().stdout
+    expect(human).toMatch(/^[0-9a-f]{8}  \d{4}-\d\d-\d\d \d\d:\d\d:\d\d  Test User  v3\n {10}[0-9a-f]{12}  26 B, 5 files  \+1 ~0 -0\n$/)
+  })
+
+  it('asks which target when several are tracked, and refuses untracked ones', () => {
+    const {repo} = threeVersions()
+    writeFiles(repo, {'model.bin': 'm'})
+    dv(repo, 'add', 'model.bin').ok()
+    const r = dv(repo, 'log')
+    expect(r.code).toBe(2)
+    expect(r.stderr.trim()).toBe('ERROR: name the dataset or model to show (data, model.bin)')
+    expect(dv(repo, 'log', 'README').stderr).toMatch(/^ERROR: README is not tracked by dv/)
+  })
+})
+
+describe('dv install-hooks', () => {
+  it('makes a branch switch update the data, keeps an existing hook running, and uninstalls cleanly', () => {
+    const {repo, v1, v3} = threeVersions()
+    const userHook = '#!/bin/sh\necho "user hook $3" >> "$(git rev-parse --git-dir)/user-hook.log"\n'
+    writeFiles(repo, {'.git/hooks/post-checkout': userHook})
+    chmodSync(join(repo, '.git/hooks/post-checkout'), 0o755)
+    expect(dv(repo, 'install-hooks').ok().stdout).toBe('post-checkout: installed, chained after the existing hook\npost-merge: installed\n')
+    git(repo, 'checkout', '-q', '-b', 'old', 'HEAD~2')
+    expect(snapshot(join(repo, 'data'))).toEqual(v1)
+    git(repo, 'checkout', '-q', 'main')
+    expect(snapshot(join(repo, 'data'))).toEqual(v3)
+    expect(readFileSync(join(repo, '.git/user-hook.log'), 'utf8')).toBe('user hook 1\nuser hook 1\n')
+    dv(repo, 'install-hooks', '--uninstall').ok()
+    expect(readFileSync(join(repo, '.git/hooks/post-checkout'), 'utf8')).toBe(userHook)
+    expect(existsSync(join(repo, '.git/hooks/post-merge'))).toBe(false)
   })
 })
