@@ -7,6 +7,7 @@ import Checkout from './checkout.js'
 import Commit from './commit.js'
 import Config from './config.js'
 import Diff from './diff.js'
+import Gc from './gc.js'
 import Init from './init.js'
 import InstallHooks from './install-hooks.js'
 import Log from './log.js'
@@ -20,6 +21,7 @@ export const COMMANDS = {
   commit: Commit,
   config: Config,
   diff: Diff,
+  gc: Gc,
   init: Init,
   'install-hooks': InstallHooks,
   log: Log,

@@ -20,6 +20,8 @@ export interface TreeEntry {
 }
 
 const OID_RE = /^[0-9a-f]{64}$/
+/** How every tree object's bytes begin. */
+export const TREE_MARK = '{"dv":"tree"'
 
 export function isOid(value: unknown): value is string {
   return typeof value === 'string' && OID_RE.test(value)

@@ -4,13 +4,13 @@
  * place once complete, are read-only, and are never modified. A tree is written only after
  * everything it names is present, so a tree in the store means its whole subtree is there.
  */
-import {existsSync, mkdirSync, readFileSync, statSync, unlinkSync} from 'node:fs'
+import {closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, statSync, unlinkSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {CorruptObjectError, MissingObjectError} from '../errors.js'
 import {hashBytes, loadHasher} from '../hash/blake3.js'
 import {defaultPoolSize, outcomes, runBatches} from '../hash/pool.js'
-import {decodeTree, encodeTree, type TreeEntry} from '../models/tree.js'
+import {decodeTree, encodeTree, TREE_MARK, type TreeEntry} from '../models/tree.js'
 import {ingestFile, objectPath, SMALL_FILE, writeObjectSync, type FileFacts, type StoreDirs} from './ingest.js'
 import type {IngestBatch} from './ingest-worker.js'
 
@@ -88,6 +88,22 @@ export class ObjectStore {
     const entries = decodeTree(this.readBytes(oid), `tree object ${oid}`)
     this.trees.set(oid, entries)
     return entries
+  }
+
+  /** Whether a stored object is a tree (read from its first bytes, not the whole object). */
+  isTree(oid: string): boolean {
+    let fd: number
+    try {
+      fd = openSync(this.path(oid), 'r')
+    } catch {
+      return false
+    }
+    try {
+      const head = Buffer.alloc(TREE_MARK.length)
+      return readSync(fd, head, 0, head.length, 0) === head.length && head.toString('latin1') === TREE_MARK
+    } finally {
+      closeSync(fd)
+    }
   }
 
   /** Every file under a tree, as [relative path, entry], depth first in name order. */
