@@ -8,6 +8,7 @@ import Commit from './commit.js'
 import Config from './config.js'
 import Diff from './diff.js'
 import Gc from './gc.js'
+import Get from './get.js'
 import Init from './init.js'
 import InstallHooks from './install-hooks.js'
 import Log from './log.js'
@@ -22,6 +23,7 @@ export const COMMANDS = {
   config: Config,
   diff: Diff,
   gc: Gc,
+  get: Get,
   init: Init,
   'install-hooks': InstallHooks,
   log: Log,

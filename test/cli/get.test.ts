@@ -1,0 +1,59 @@
+import {chmodSync, existsSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {describe, expect, it} from 'vitest'
+
+import {dv, git, makeRepo, tempDir, writeFiles} from '../helpers.js'
+
+function source() {
+  const repo = makeRepo()
+  writeFiles(repo, {'data/x.txt': 'x v1\n', 'data/sub/y.txt': 'y\n', 'model.bin': 'model v1'})
+  dv(repo, 'add', 'data', 'model.bin').ok()
+  dv(repo, 'commit', '-m', 'v1').ok()
+  git(repo, 'tag', 'v1')
+  writeFileSync(join(repo, 'data/x.txt'), 'x v2\n')
+  writeFileSync(join(repo, 'model.bin'), 'model v2')
+  dv(repo, 'commit', '-m', 'v2').ok()
+  return repo
+}
+
+describe('dv get', () => {
+  it('copies a dataset out of another repository at HEAD or any revision, outside any dv repo', () => {
+    const src = source()
+    const here = tempDir()
+    expect(dv(here, 'get', src, 'data').ok().stdout).toBe(`${here}/data: 2 files, 7 B (data at HEAD)\n`)
+    expect(readFileSync(join(here, 'data/x.txt'), 'utf8')).toBe('x v2\n')
+    expect(readFileSync(join(here, 'data/sub/y.txt'), 'utf8')).toBe('y\n')
+    dv(here, 'get', src, 'model.bin.dv', '--rev', 'v1', '-o', 'model-v1.bin').ok()
+    expect(readFileSync(join(here, 'model-v1.bin'), 'utf8')).toBe('model v1')
+    // Nothing was tracked here.
+    expect(existsSync(join(here, '.dv'))).toBe(false)
+    expect(readdirSync(here).sort()).toEqual(['data', 'model-v1.bin'])
+  })
+
+  it('does not overwrite without --force, and names what is missing', () => {
+    const src = source()
+    const here = tempDir()
+    dv(here, 'get', src, 'data').ok()
+    writeFileSync(join(here, 'data/x.txt'), 'mine\n')
+    expect(dv(here, 'get', src, 'data').stderr.trim()).toBe(`ERROR: ${here}/data already exists (use --force to overwrite it)`)
+    expect(readFileSync(join(here, 'data/x.txt'), 'utf8')).toBe('mine\n')
+    dv(here, 'get', src, 'data', '--force').ok()
+    expect(readFileSync(join(here, 'data/x.txt'), 'utf8')).toBe('x v2\n')
+    expect(dv(here, 'get', src, 'nope').stderr.trim()).toBe(`ERROR: nope is not tracked by dv in ${src} at HEAD`)
+    expect(dv(here, 'get', here, 'data').stderr.trim()).toBe(`ERROR: ${here} is not a dv repository (no .dv/cache)`)
+    expect(dv(here, 'get', src, 'data', '--rev', 'no-such-rev', '-o', 'z').stderr.trim()).toBe('ERROR: unknown revision "no-such-rev"')
+  })
+
+  it('refuses a corrupted object in the source cache and writes nothing', () => {
+    const src = source()
+    const here = tempDir()
+    const oid = /blake3: ([0-9a-f]{64})/.exec(readFileSync(join(src, 'model.bin.dv'), 'utf8'))![1]
+    const obj = join(src, '.dv/cache/objects', oid.slice(0, 2), oid.slice(2))
+    chmodSync(obj, 0o644)
+    writeFileSync(obj, 'tampered')
+    const r = dv(here, 'get', src, 'model.bin')
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(new RegExp(`^ERROR: object ${oid} in .* is corrupt`))
+    expect(existsSync(join(here, 'model.bin'))).toBe(false)
+  })
+})
