@@ -535,6 +535,11 @@ function benchWorkload(o: Options, w: Workload): WorkloadResult {
     if (r.rc === 0 && !existsSync(join(repo, `${w.target}.dv`))) res.dv.get('dv add (cold cache)').problems.push('no pointer file written')
     syncDisks()
     res.dv.add('dv add (unchanged)', dv(['add', w.target], repo))
+    // Version 1 in git, for the dv diff step below (not timed).
+    if (w.isDir) {
+      must(['git', 'add', '--', `${w.target}.dv`, '.gitignore'], repo)
+      must(['git', 'commit', '-q', '-m', 'v1'], repo)
+    }
 
     const statusStep = (name: string, expect: (c: NonNullable<ReturnType<typeof dvStatusChanged>>) => string | undefined) => {
       syncDisks()
@@ -573,6 +578,24 @@ function benchWorkload(o: Options, w: Workload): WorkloadResult {
     })
     syncDisks()
     res.dv.add(`dv add (${modified.length} modified)`, dv(['add', w.target], repo))
+
+    // dv diff between two commits that differ in the modified files, against `git diff --stat`
+    // between two commits of the same tree, with the same change, held in git itself.
+    if (w.isDir && gitScratch) {
+      must(['git', 'add', '--', `${w.target}.dv`], repo)
+      must(['git', 'commit', '-q', '-m', 'v2'], repo)
+      const d = dv(['diff', 'HEAD~1', 'HEAD', '--json'], repo)
+      let problem: string | undefined
+      if (d.rc === 0) {
+        const got = (JSON.parse(d.stdout) as {modified: Array<{path: string}>}).modified.map((m) => m.path).sort()
+        if (got.join() !== [...modified].sort().join()) problem = `expected ${modified.length} modified files, got ${got.length}`
+      }
+      res.dv.add(`dv diff HEAD~1 HEAD (${modified.length} files differ)`, d, problem)
+      for (const rel of modified) writeFileSync(join(gitScratch, rel), readFileSync(join(repo, rel)))
+      must(['git', 'commit', '-q', '-a', '-m', 'v2'], gitScratch)
+      res.refs.add('git diff --stat HEAD~1 HEAD', timed(['git', 'diff', '--stat', 'HEAD~1', 'HEAD'], gitScratch, o.timeout))
+      must(['git', 'reset', '-q', '--hard', 'HEAD~1'], gitScratch)
+    }
 
     // checkout after deleting the workspace copy
     const sample = [...new Set([...pick(w, 40, 0.25), ...modified])]
@@ -658,6 +681,8 @@ function benchPeer(o: Options, w: Workload, res: WorkloadResult, peer: string): 
 interface StartupResult {
   dv: Step
   node: Step
+  /** `dv log` over a dataset with 200 versions, one per commit. */
+  log?: Step
 }
 
 function benchStartup(o: Options): StartupResult {
@@ -684,7 +709,39 @@ function benchStartup(o: Options): StartupResult {
   }
   log(`  dv status: ${fmtS(med(res.dv))} s, node -e '': ${fmtS(med(res.node))} s`)
   if (!o.keep) rmTree(dir)
+  res.log = benchLog(o)
   return res
+}
+
+/** `dv log` over 200 commits of a 20-file dataset, each commit changing one file (the repo is built once). */
+function benchLog(o: Options): Step {
+  const COMMITS = 200
+  const dir = join(o.dir, 'runs', 'log-200')
+  const marker = join(o.dir, 'runs', 'log-200.ok')
+  if (!existsSync(marker) || !existsSync(dir)) {
+    rmTree(dir)
+    log(`building a dataset with ${COMMITS} versions for dv log (not timed)`)
+    gitInit(dir)
+    must(['node', o.bin, 'init'], dir)
+    mkdirSync(join(dir, 'data'))
+    for (let i = 0; i < 20; i++) writeFileSync(join(dir, 'data', `f${i}.txt`), `file ${i} version 0\n`)
+    must(['node', o.bin, 'add', 'data'], dir)
+    must(['node', o.bin, 'commit', '-q', '-m', 'version 0'], dir)
+    for (let v = 1; v < COMMITS; v++) {
+      writeFileSync(join(dir, 'data', `f${v % 20}.txt`), `file ${v % 20} version ${v}\n`)
+      must(['node', o.bin, 'commit', '-q', '-m', `version ${v}`], dir)
+    }
+    writeFileSync(marker, String(COMMITS))
+  }
+  const step: Step = {name: `dv log (${COMMITS} versions)`, samples: [], problems: []}
+  for (let i = 0; i < Math.max(3, o.runs); i++) {
+    const r = timed(['node', o.bin, 'log', 'data', '--json'], dir, o.timeout)
+    step.samples.push(r)
+    if (r.rc !== 0) step.problems.push(`rc ${r.rc}: ${firstLine(r.stderr)}`)
+    else if ((JSON.parse(r.stdout) as {entries: unknown[]}).entries.length !== COMMITS) step.problems.push('wrong number of versions')
+  }
+  log(`  dv log (${COMMITS} versions): ${fmtS(med(step))} s`)
+  return step
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -698,6 +755,8 @@ interface Target {
   limit: number
   /** 'ratio' compares dv/ref with limit; 'abs' compares dv with limit (MiB). */
   kind: 'ratio' | 'abs'
+  /** For 'abs' targets: the unit of `dv` and `limit` (default MiB). */
+  unit?: 's' | 'MiB'
   failed?: string
 }
 
@@ -732,6 +791,9 @@ function targetsFor(results: WorkloadResult[], startup: StartupResult | undefine
   }
   const w3 = get('W3')
   if (w3) {
+    const d = w3.dv.list.find((x) => x.name.startsWith('dv diff HEAD~1 HEAD'))
+    const gd = w3.refs.get('git diff --stat HEAD~1 HEAD')
+    if (d && gd) t.push({name: 'W3 dv diff (10 files differ) ≤ 3× git diff --stat', dv: med(d), ref: med(gd), refName: 'git diff --stat', limit: 3, kind: 'ratio', failed: fail(d, gd)})
     const g = w3.refs.get('git status (unchanged)')
     const ra = w3.dv.get('dv add (unchanged)')
     const st = w3.dv.get('dv status (unchanged)')
@@ -742,6 +804,7 @@ function targetsFor(results: WorkloadResult[], startup: StartupResult | undefine
   }
   if (startup) {
     t.push({name: "dv status (tiny repo) < 2× node -e ''", dv: med(startup.dv), ref: med(startup.node), refName: "node -e ''", limit: 2, kind: 'ratio', failed: fail(startup.dv)})
+    if (startup.log) t.push({name: 'dv log over 200 versions < 1 s', dv: med(startup.log), ref: NaN, refName: '', limit: 1, kind: 'abs', unit: 's', failed: fail(startup.log)})
   }
   return t
 }
@@ -751,7 +814,7 @@ function targetTable(targets: Target[]): string[] {
   for (const t of targets) {
     if (t.kind === 'abs') {
       const pass = t.dv < t.limit
-      lines.push(`| ${t.name} | ${t.dv.toFixed(0)} MiB | – | – | ${t.failed ? `FAIL (${t.failed})` : pass ? 'PASS' : 'MISS'} |`)
+      lines.push(`| ${t.name} | ${t.unit === 's' ? `${fmtS(t.dv)} s` : `${t.dv.toFixed(0)} MiB`} | – | – | ${t.failed ? `FAIL (${t.failed})` : pass ? 'PASS' : 'MISS'} |`)
       continue
     }
     const ratio = t.dv / t.ref
@@ -806,6 +869,7 @@ function report(o: Options, results: WorkloadResult[], startup: StartupResult | 
     const st = new Steps()
     st.list.push(startup.dv, startup.node)
     L.push(...stepRows(st, false), '')
+    if (startup.log) L.push('## History: `dv log` of a dataset with 200 versions', '', ...stepRows(Object.assign(new Steps(), {list: [startup.log]}) as Steps, false), '')
   }
   L.push('## Targets', '')
   L.push(...targetTable(targetsFor(results, startup)), '')
@@ -815,7 +879,7 @@ function report(o: Options, results: WorkloadResult[], startup: StartupResult | 
       for (const s of steps.list) L.push(`${r.w.id} ${kind.padEnd(4)} ${s.name.padEnd(34)} ${s.samples.map((x) => x.s.toFixed(3) + (x.rssKiB ? `/${fmtMiB(x.rssKiB)}MiB` : '')).join(' ')}`)
     }
   }
-  if (startup) for (const s of [startup.dv, startup.node]) L.push(`start ${s.name.padEnd(34)} ${s.samples.map((x) => x.s.toFixed(3)).join(' ')}`)
+  if (startup) for (const s of [startup.dv, startup.node, ...(startup.log ? [startup.log] : [])]) L.push(`start ${s.name.padEnd(34)} ${s.samples.map((x) => x.s.toFixed(3)).join(' ')}`)
   L.push('```', '', '</details>', '')
   return L.join('\n')
 }
