@@ -9,12 +9,14 @@ import Config from './config.js'
 import Diff from './diff.js'
 import Gc from './gc.js'
 import Get from './get.js'
+import Import from './import.js'
 import Init from './init.js'
 import InstallHooks from './install-hooks.js'
 import Log from './log.js'
 import Remove from './remove.js'
 import Status from './status.js'
 import Unprotect from './unprotect.js'
+import Update from './update.js'
 
 export const COMMANDS = {
   add: Add,
@@ -24,10 +26,12 @@ export const COMMANDS = {
   diff: Diff,
   gc: Gc,
   get: Get,
+  import: Import,
   init: Init,
   'install-hooks': InstallHooks,
   log: Log,
   remove: Remove,
   status: Status,
   unprotect: Unprotect,
+  update: Update,
 }

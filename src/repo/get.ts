@@ -1,10 +1,14 @@
 /**
- * `dv get <repo> <target>`: copies a tracked dataset or model out of another dv repository
- * (a local path or a git URL), at any revision, without making it part of this one. The source's
- * git metadata is cloned (a bare mirror, no checkout: every branch and tag resolves as in the
- * source) into a temp directory, the pointer is read at the
- * revision, and the objects are copied from the source repository's cache, each checked against
- * its id on the way. (Fetching from the source's remote storage comes with remotes.)
+ * Data from another dv repository (a local path, for now):
+ * - `dv get <repo> <target>` copies a tracked dataset or model out of it, at any revision,
+ *   without making it part of this repository;
+ * - `dv import` does the same into this repository's cache and records where it came from in the
+ *   pointer file (`deps: [{path, repo: {url, rev, rev_lock}}]`, as DVC does), and `dv update`
+ *   moves an import to the newest commit of its revision.
+ * The source's git metadata is cloned (a bare mirror: every branch and tag resolves as in the
+ * source) into a temp directory, the pointer is read at the revision, and objects come from the
+ * source repository's cache, each checked against its id. (Fetching from the source's remote
+ * storage comes with remotes.)
  */
 import {execFileSync} from 'node:child_process'
 import {existsSync, mkdtempSync, rmSync, statSync} from 'node:fs'
@@ -13,13 +17,13 @@ import {basename, join, resolve} from 'node:path'
 
 import {CorruptObjectError, DvError, GitError, MissingObjectError} from '../errors.js'
 import {loadHasher} from '../hash/blake3.js'
-import {POINTER_SUFFIX} from '../models/pointer.js'
-import {hashPath} from '../odb/ingest.js'
+import {POINTER_SUFFIX, type PointerOut} from '../models/pointer.js'
+import {hashPath, ingestFile} from '../odb/ingest.js'
 import {ObjectStore} from '../odb/store.js'
 import {GitObjects} from '../scm/objects.js'
+import {diffSides, storedSide} from '../workspace/diff.js'
 import {linkMany} from '../workspace/link.js'
-import {storedSide, diffSides} from '../workspace/diff.js'
-import {Repo, DV_DIR} from './repo.js'
+import {DV_DIR, Repo, type TrackedOut} from './repo.js'
 import {outsAt} from './revisions.js'
 
 export interface GetOptions {
@@ -39,6 +43,18 @@ export interface GetResult {
   size: number
 }
 
+/** A tracked output found in a source repository at a revision. */
+export interface SourceVersion {
+  odb: ObjectStore
+  tracked: TrackedOut
+  /** The commit the revision resolved to. */
+  commit: string
+  /** Every file of the version: path relative to the output, and its version. */
+  files: Array<{rel: string; oid: string; size: number; exec: boolean}>
+  /** Every object of the version (trees and blobs). */
+  objects: string[]
+}
+
 function gitClone(source: string, dir: string): void {
   try {
     execFileSync('git', ['clone', '--quiet', '--mirror', source, dir], {stdio: ['ignore', 'pipe', 'pipe']})
@@ -48,49 +64,79 @@ function gitClone(source: string, dir: string): void {
   }
 }
 
-export async function get(source: string, target: string, options: GetOptions = {}): Promise<GetResult> {
-  const cwd = options.cwd ?? process.cwd()
+/** Finds `target` in the source repository at `rev` and checks that its objects are all there. */
+export async function sourceVersion(source: string, target: string, rev: string, cwd: string): Promise<SourceVersion> {
   await loadHasher()
-  const localSource = existsSync(source) ? resolve(cwd, source) : undefined
-  if (!localSource) {
-    throw new DvError('ENOREMOTE', `${source}: dv get needs the source repository's cache, so only local repositories can be read until remotes are configured`)
-  }
-  const cache = join(localSource, DV_DIR, 'cache')
+  const local = existsSync(resolve(cwd, source)) ? resolve(cwd, source) : undefined
+  if (!local) throw new DvError('ENOREMOTE', `${source}: reading another repository needs its cache, so only local repositories work until remotes are configured`)
+  const cache = join(local, DV_DIR, 'cache')
   if (!existsSync(cache)) throw new DvError('ENOTREPO', `${source} is not a dv repository (no ${DV_DIR}/cache)`)
   const tmp = mkdtempSync(join(tmpdir(), 'dv-get-'))
   try {
-    gitClone(localSource, tmp)
-    const sourceRepo = new Repo(tmp)
+    gitClone(local, tmp)
     const objects = new GitObjects(tmp)
-    let outs
-    const rev = options.rev ?? 'HEAD'
+    let outs: TrackedOut[]
+    let commit: string
     try {
-      outs = await outsAt(sourceRepo, objects, rev)
+      commit = await objects.commitOf(rev)
+      outs = await outsAt(new Repo(tmp), objects, commit)
     } finally {
       objects.close()
     }
     const wanted = target.replace(/\\/g, '/').replace(/^\.\//, '').replace(/\/+$/, '')
-    const chosen = outs.find((t) => t.path === wanted || t.pointer === wanted || t.path === wanted.replace(new RegExp(`\\${POINTER_SUFFIX}$`), ''))
-    if (!chosen) throw new DvError('ENOTTRACKED', `${target} is not tracked by dv in ${source} at ${rev}`)
-    const dest = resolve(cwd, options.out ?? basename(chosen.path))
-    if (existsSync(dest) && !options.force) throw new DvError('EEXIST', `${dest} already exists (use --force to overwrite it)`)
+    const tracked = outs.find((t) => t.path === wanted || t.pointer === wanted || t.path === wanted.slice(0, -POINTER_SUFFIX.length))
+    if (!tracked) throw new DvError('ENOTTRACKED', `${target} is not tracked by dv in ${source} at ${rev}`)
     const odb = new ObjectStore(cache)
-    if (!odb.has(chosen.out.oid)) throw new MissingObjectError(chosen.out.oid, `${chosen.path} in ${source}`)
-    const isDir = chosen.out.nfiles !== undefined
-    // Every file of the version, as [path relative to dest, oid].
-    const files = isDir
-      ? diffSides(undefined, storedSide(odb, {kind: 'tree', oid: chosen.out.oid, size: chosen.out.size}), '').map((c) => [c.path.slice(1), c.to!] as const)
-      : [['', {oid: chosen.out.oid, size: chosen.out.size, exec: false}] as const]
-    for (const [rel, v] of files) {
-      if (!odb.has(v.oid)) throw new MissingObjectError(v.oid, `${chosen.path}/${rel} in ${source}`)
-      const actual = await hashPath(odb.path(v.oid))
-      if (actual !== v.oid) throw new CorruptObjectError(v.oid, actual, cache)
+    if (!odb.has(tracked.out.oid)) throw new MissingObjectError(tracked.out.oid, `${tracked.path} in ${source}`)
+    let files: SourceVersion['files']
+    const all = [tracked.out.oid]
+    if (tracked.out.nfiles !== undefined) {
+      files = diffSides(undefined, storedSide(odb, {kind: 'tree', oid: tracked.out.oid, size: tracked.out.size}), '').map((c) => ({rel: c.path.slice(1), ...c.to!}))
+      const trees = (oid: string): void => {
+        for (const e of odb.getTree(oid)) if (e.kind === 'tree') all.push(e.oid), trees(e.oid)
+      }
+      trees(tracked.out.oid)
+      all.push(...files.map((f) => f.oid))
+    } else {
+      files = [{rel: '', oid: tracked.out.oid, size: tracked.out.size, exec: false}]
     }
-    if (existsSync(dest)) rmSync(dest, {recursive: true, force: true})
-    const placed = await linkMany(odb, ['copy'], files.map(([rel, v]) => ({oid: v.oid, dest: rel ? join(dest, rel) : dest, exec: v.exec})), {onProgress: options.onProgress})
-    for (const p of placed) if (p instanceof Error) throw p
-    return {path: dest, rev, oid: chosen.out.oid, files: files.length, size: isDir ? chosen.out.size : statSync(dest).size}
+    for (const f of files) if (!odb.has(f.oid)) throw new MissingObjectError(f.oid, `${tracked.path}/${f.rel} in ${source}`)
+    return {odb, tracked, commit, files, objects: [...new Set(all)]}
   } finally {
     rmSync(tmp, {recursive: true, force: true})
   }
+}
+
+export async function get(source: string, target: string, options: GetOptions = {}): Promise<GetResult> {
+  const cwd = options.cwd ?? process.cwd()
+  const rev = options.rev ?? 'HEAD'
+  const v = await sourceVersion(source, target, rev, cwd)
+  const dest = resolve(cwd, options.out ?? basename(v.tracked.path))
+  if (existsSync(dest) && !options.force) throw new DvError('EEXIST', `${dest} already exists (use --force to overwrite it)`)
+  for (const f of v.files) {
+    const actual = await hashPath(v.odb.path(f.oid))
+    if (actual !== f.oid) throw new CorruptObjectError(f.oid, actual, v.odb.dir)
+  }
+  if (existsSync(dest)) rmSync(dest, {recursive: true, force: true})
+  const placed = await linkMany(v.odb, ['copy'], v.files.map((f) => ({oid: f.oid, dest: f.rel ? join(dest, f.rel) : dest, exec: f.exec})), {onProgress: options.onProgress})
+  for (const p of placed) if (p instanceof Error) throw p
+  const isDir = v.tracked.out.nfiles !== undefined
+  return {path: dest, rev, oid: v.tracked.out.oid, files: v.files.length, size: isDir ? v.tracked.out.size : statSync(dest).size}
+}
+
+/**
+ * Copies every object of a source version into `into`, checking each against its id. Files
+ * first, then trees from the deepest up, so a tree in the store always has its whole subtree.
+ */
+export async function copyObjects(v: SourceVersion, into: ObjectStore): Promise<void> {
+  for (const oid of [...v.objects].reverse()) {
+    if (into.has(oid)) continue
+    const facts = await ingestFile(v.odb.path(oid), into.dirs)
+    if (facts.oid !== oid) throw new CorruptObjectError(oid, facts.oid, v.odb.dir)
+  }
+}
+
+export function outOf(v: SourceVersion, name: string): PointerOut {
+  const {oid, size, nfiles} = v.tracked.out
+  return nfiles === undefined ? {path: name, oid, size} : {path: name, oid, size, nfiles}
 }
