@@ -2,10 +2,10 @@ import {Args, Flags} from '@oclif/core'
 
 import {DvCommand} from '../cli/base-command.js'
 import {UsageError} from '../errors.js'
-import {checkKey, Config, type ConfigLevel} from '../repo/config.js'
+import {checkKey, Config, SECRET_OPTIONS, type ConfigLevel} from '../repo/config.js'
 import {Repo} from '../repo/repo.js'
 
-const SECRET = /secret|password|token|session/i
+const isSecret = (key: string) => SECRET_OPTIONS.has(key.slice(key.lastIndexOf('.') + 1).toLowerCase()) || /secret|password|token/i.test(key)
 
 export default class ConfigCommand extends DvCommand {
   static override summary = 'Get, set or list configuration, git-style.'
@@ -39,7 +39,7 @@ export default class ConfigCommand extends DvCommand {
     }
     if (flags.list) {
       const entries = flags.global || flags.local ? config.file(level).entries() : config.all()
-      for (const [k, v] of entries) this.say(`${k}=${SECRET.test(k) ? '***' : v}`)
+      for (const [k, v] of entries) this.say(`${k}=${isSecret(k) ? '***' : v}`)
       return
     }
     if (!args.key) throw new UsageError('missing key: dv config <section.option> [value] (or --list)')

@@ -14,6 +14,11 @@ import Init from './init.js'
 import InstallHooks from './install-hooks.js'
 import Log from './log.js'
 import Remove from './remove.js'
+import RemoteAdd from './remote/add.js'
+import RemoteDefault from './remote/default.js'
+import RemoteList from './remote/list.js'
+import RemoteModify from './remote/modify.js'
+import RemoteRemove from './remote/remove.js'
 import Status from './status.js'
 import Unprotect from './unprotect.js'
 import Update from './update.js'
@@ -31,6 +36,11 @@ export const COMMANDS = {
   'install-hooks': InstallHooks,
   log: Log,
   remove: Remove,
+  'remote:add': RemoteAdd,
+  'remote:default': RemoteDefault,
+  'remote:list': RemoteList,
+  'remote:modify': RemoteModify,
+  'remote:remove': RemoteRemove,
   status: Status,
   unprotect: Unprotect,
   update: Update,

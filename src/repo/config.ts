@@ -18,9 +18,15 @@ const BOOL = (key: string, v: string) => {
   if (!/^(true|false|yes|no|on|off|1|0)$/i.test(v)) throw new ConfigError(`${key}: expected true or false, got ${JSON.stringify(v)}`)
 }
 
-/** Known keys and their checks; `remote.<name>.<key>` sections are checked by the remote layer. */
+/** Options of a `[remote "name"]` section. */
+export const REMOTE_OPTIONS = ['url', 'endpointurl', 'region', 'profile', 'access_key_id', 'secret_access_key', 'session_token'] as const
+/** Remote options that are secrets: never in the committed config, never printed. */
+export const SECRET_OPTIONS = new Set(['access_key_id', 'secret_access_key', 'session_token'])
+
+/** Known keys and their checks; `remote.<name>.<option>` keys are checked against REMOTE_OPTIONS. */
 const KNOWN: Record<string, (key: string, value: string) => void> = {
   'core.link_type': (_k, v) => void parseLinkTypes(v),
+  'core.remote': () => {},
   'core.no_scm': BOOL,
   'core.jobs': (k, v) => {
     if (!/^[1-9][0-9]*$/.test(v)) throw new ConfigError(`${k}: expected a positive integer, got ${JSON.stringify(v)}`)
@@ -29,7 +35,13 @@ const KNOWN: Record<string, (key: string, value: string) => void> = {
 
 export function checkKey(key: string, value?: string): void {
   const lower = key.toLowerCase()
-  if (lower.startsWith('remote.') && key.split('.').length >= 3) return
+  if (lower.startsWith('remote.') && key.split('.').length >= 3) {
+    const option = lower.slice(lower.lastIndexOf('.') + 1)
+    if (!(REMOTE_OPTIONS as readonly string[]).includes(option)) {
+      throw new ConfigError(`unknown remote option ${JSON.stringify(option)} in ${JSON.stringify(key)} (known: ${REMOTE_OPTIONS.join(', ')})`)
+    }
+    return
+  }
   const check = KNOWN[lower]
   if (!check) throw new ConfigError(`unknown config key ${JSON.stringify(key)} (known: ${Object.keys(KNOWN).join(', ')}, remote.<name>.<option>)`)
   if (value !== undefined) check(lower, value)
@@ -79,6 +91,10 @@ export class Config {
 
   set(level: ConfigLevel, key: string, value: string): void {
     checkKey(key, value)
+    const option = key.slice(key.lastIndexOf('.') + 1).toLowerCase()
+    if (level === 'repo' && key.toLowerCase().startsWith('remote.') && SECRET_OPTIONS.has(option)) {
+      throw new ConfigError(`${key} is a secret: it goes in .dv/config.local (use --local) or the environment, never in the committed .dv/config`)
+    }
     this.file(level).set(key, value)
     this.save(level)
   }
