@@ -5,9 +5,8 @@
  */
 import {existsSync, readFileSync} from 'node:fs'
 import {join, posix} from 'node:path'
-import {parse} from 'yaml'
 
-import {InvalidFileError} from '../errors.js'
+import {parseYaml} from '../models/yaml.js'
 
 export const PIPELINE_FILES = ['dv.yaml', 'dvc.yaml']
 
@@ -20,13 +19,7 @@ export interface StageOutput {
 export function stageOutputs(root: string): StageOutput[] {
   const file = PIPELINE_FILES.find((f) => existsSync(join(root, f)))
   if (!file) return []
-  let doc: unknown
-  try {
-    doc = parse(readFileSync(join(root, file), 'utf8'))
-  } catch (error) {
-    const e = error as {message: string; linePos?: Array<{line: number}>}
-    throw new InvalidFileError(file, `invalid YAML: ${e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}`, e.linePos?.[0]?.line)
-  }
+  const doc = parseYaml(readFileSync(join(root, file), 'utf8'), file)
   const stages = (doc as {stages?: Record<string, unknown>} | null)?.stages
   if (!stages || typeof stages !== 'object') return []
   const out: StageOutput[] = []

@@ -8,12 +8,12 @@
 import {execFileSync} from 'node:child_process'
 import {existsSync, readdirSync, readFileSync, rmSync, statSync} from 'node:fs'
 import {join} from 'node:path'
-import {parse} from 'yaml'
 
 import {GitError} from '../errors.js'
 import {loadHasher} from '../hash/blake3.js'
 import {isOid} from '../models/tree.js'
 import {parsePointer, type PointerOut} from '../models/pointer.js'
+import {parseYaml} from '../models/yaml.js'
 import {GitObjects} from '../scm/objects.js'
 import {Repo} from './repo.js'
 import {outsAt} from './revisions.js'
@@ -66,7 +66,7 @@ function lockOids(root: string): string[] {
       }
     }
   }
-  visit(parse(readFileSync(file, 'utf8')))
+  visit(parseYaml(readFileSync(file, 'utf8'), 'dv.lock'))
   return found
 }
 

@@ -76,3 +76,18 @@ describe('dv gc', () => {
     expect(countObjects(repo)).toBe(7)
   })
 })
+
+describe('dv gc and dv.lock', () => {
+  it('keeps what dv.lock names, and names the line of a malformed dv.lock', () => {
+    const repo = branches()
+    const oid = /blake3: ([0-9a-f]{64})/.exec(git(repo, 'show', 'v1:data.dv'))![1]
+    writeFiles(repo, {'dv.lock': `schema: '2.0'\nstages:\n  prepare:\n    outs:\n    - path: data\n      hash: blake3\n      blake3: ${oid}\n      nfiles: 2\n`})
+    dv(repo, 'gc', '-f').ok()
+    expect(countObjects(repo)).toBe(5) // workspace (v2) + the v1 tree and its own blob
+    writeFiles(repo, {'dv.lock': 'stages: [unclosed\n'})
+    const r = dv(repo, 'gc', '-f')
+    expect(r.code).toBe(1)
+    expect(r.stderr.trim()).toMatch(/^ERROR: dv\.lock:\d+: invalid YAML: /)
+    expect(countObjects(repo)).toBe(5)
+  })
+})
