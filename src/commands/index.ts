@@ -7,12 +7,15 @@ import Checkout from './checkout.js'
 import Commit from './commit.js'
 import Config from './config.js'
 import Diff from './diff.js'
+import Fetch from './fetch.js'
 import Gc from './gc.js'
 import Get from './get.js'
 import Import from './import.js'
 import Init from './init.js'
 import InstallHooks from './install-hooks.js'
 import Log from './log.js'
+import Pull from './pull.js'
+import Push from './push.js'
 import Remove from './remove.js'
 import RemoteAdd from './remote/add.js'
 import RemoteDefault from './remote/default.js'
@@ -29,12 +32,15 @@ export const COMMANDS = {
   commit: Commit,
   config: Config,
   diff: Diff,
+  fetch: Fetch,
   gc: Gc,
   get: Get,
   import: Import,
   init: Init,
   'install-hooks': InstallHooks,
   log: Log,
+  pull: Pull,
+  push: Push,
   remove: Remove,
   'remote:add': RemoteAdd,
   'remote:default': RemoteDefault,

@@ -13,10 +13,23 @@ export default class Status extends DvCommand {
   }
   static override flags = {
     json: Flags.boolean({description: 'Print the status as JSON, keyed by pointer file.'}),
+    cloud: Flags.boolean({char: 'c', description: 'Compare the cache with a remote instead: what is not pushed, not fetched, or missing from both.'}),
+    remote: Flags.string({char: 'r', description: 'Remote for --cloud (default: core.remote).', dependsOn: ['cloud']}),
   }
 
   async run(): Promise<void> {
     const {argv, flags} = await this.parse(Status)
+    if (flags.cloud) {
+      const {cloudStatus} = await import('../repo/transfer.js')
+      const {remote, report} = await cloudStatus(argv as string[], {remote: flags.remote})
+      if (flags.json) return this.printJson(report)
+      if (Object.keys(report).length === 0) this.say(`Cache and remote ${remote} are in sync.`)
+      for (const [pointer, outs] of Object.entries(report)) {
+        this.say(`${pointer}:`)
+        for (const o of outs) this.say(`\t${o.state.padEnd(14)}${o.path}`)
+      }
+      return
+    }
     const progress = this.progress('Checking')
     const report = await status(argv as string[], {onProgress: progress.update})
     progress.done()

@@ -50,7 +50,12 @@ export class Repo {
   static open(cwd = process.cwd()): Repo {
     let dir = realpathSync(cwd)
     for (;;) {
-      if (existsSync(join(dir, DV_DIR, 'config')) || isDir(join(dir, DV_DIR, 'cache'))) return new Repo(dir)
+      if (existsSync(join(dir, DV_DIR, 'config')) || isDir(join(dir, DV_DIR, 'cache'))) {
+        const repo = new Repo(dir)
+        // A fresh clone has the committed .dv/config but no cache yet.
+        if (!isDir(repo.odb.dirs.tmp)) repo.odb.init()
+        return repo
+      }
       const parent = dirname(dir)
       if (parent === dir) throw new NotADvRepoError(cwd)
       dir = parent

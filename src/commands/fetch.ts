@@ -1,0 +1,28 @@
+import {Args, Flags} from '@oclif/core'
+
+import {DvCommand} from '../cli/base-command.js'
+import {fetch} from '../repo/transfer.js'
+
+export default class Fetch extends DvCommand {
+  static override summary = 'Download the data of tracked paths from a remote into the cache.'
+  static override description = "Downloads the objects of the targets (default: every pointer) that the cache does not have, checking each against its id before it enters the cache (a mismatch is an error naming the object and the remote, and the bytes are discarded). The workspace is not touched: see 'dv pull'. Only local-directory remotes in this version."
+  static override examples = ['<%= config.bin %> fetch', '<%= config.bin %> fetch data/images -r backup -j 8']
+  static override strict = false
+  static override args = {
+    targets: Args.string({description: 'Pointer files or tracked paths (default: all).'}),
+  }
+  static override flags = {
+    remote: Flags.string({char: 'r', description: 'Remote to use (default: core.remote).'}),
+    jobs: Flags.integer({char: 'j', description: 'Transfers in flight at once.', min: 1}),
+    json: Flags.boolean({description: 'Print the result as JSON.'}),
+  }
+
+  async run(): Promise<void> {
+    const {argv, flags} = await this.parse(Fetch)
+    const progress = this.progress('Fetching')
+    const r = await fetch(argv as string[], {remote: flags.remote, jobs: flags.jobs, onProgress: progress.update})
+    progress.done()
+    if (flags.json) return this.printJson(r)
+    this.say(`${r.transferred} objects fetched (${r.skipped} already there) — remote ${r.remote}`)
+  }
+}

@@ -1,0 +1,28 @@
+import {Args, Flags} from '@oclif/core'
+
+import {DvCommand} from '../cli/base-command.js'
+import {push} from '../repo/transfer.js'
+
+export default class Push extends DvCommand {
+  static override summary = 'Send the data of tracked paths to a remote.'
+  static override description = "Uploads the objects of the targets (default: every pointer) that the remote does not have yet, deciding what is missing from one listing of the remote. Files go before the trees that name them, and an object becomes visible on the remote only once complete, so an interrupted push can simply be run again. Only local-directory remotes in this version."
+  static override examples = ['<%= config.bin %> push', '<%= config.bin %> push data/images -r backup -j 8']
+  static override strict = false
+  static override args = {
+    targets: Args.string({description: 'Pointer files or tracked paths (default: all).'}),
+  }
+  static override flags = {
+    remote: Flags.string({char: 'r', description: 'Remote to use (default: core.remote).'}),
+    jobs: Flags.integer({char: 'j', description: 'Transfers in flight at once.', min: 1}),
+    json: Flags.boolean({description: 'Print the result as JSON.'}),
+  }
+
+  async run(): Promise<void> {
+    const {argv, flags} = await this.parse(Push)
+    const progress = this.progress('Pushing')
+    const r = await push(argv as string[], {remote: flags.remote, jobs: flags.jobs, onProgress: progress.update})
+    progress.done()
+    if (flags.json) return this.printJson(r)
+    this.say(`${r.transferred} objects pushed (${r.skipped} already there) — remote ${r.remote}`)
+  }
+}
