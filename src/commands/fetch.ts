@@ -5,7 +5,7 @@ import {fetch} from '../repo/transfer.js'
 
 export default class Fetch extends DvCommand {
   static override summary = 'Download the data of tracked paths from a remote into the cache.'
-  static override description = "Downloads the objects of the targets (default: every pointer) that the cache does not have, checking each against its id before it enters the cache (a mismatch is an error naming the object and the remote, and the bytes are discarded). The workspace is not touched: see 'dv pull'. Only local-directory remotes in this version."
+  static override description = "Downloads the objects of the targets (default: every pointer) that the cache does not have, checking each against its id before it enters the cache (a mismatch is an error naming the object and the remote, and the bytes are discarded). The workspace is not touched: see 'dv pull'."
   static override examples = ['<%= config.bin %> fetch', '<%= config.bin %> fetch data/images -r backup -j 8']
   static override strict = false
   static override args = {

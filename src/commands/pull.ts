@@ -5,7 +5,7 @@ import {pull} from '../repo/transfer.js'
 
 export default class Pull extends DvCommand {
   static override summary = 'Fetch the data of tracked paths from a remote and check it out.'
-  static override description = `'dv fetch' then 'dv checkout': downloads what the cache lacks (checked against its ids) and makes the workspace match the pointers, with checkout's never-lose rule (--force to overwrite uncommitted changes). Only local-directory remotes in this version.`
+  static override description = `'dv fetch' then 'dv checkout': downloads what the cache lacks (checked against its ids) and makes the workspace match the pointers, with checkout's never-lose rule (--force to overwrite uncommitted changes).`
   static override examples = ['<%= config.bin %> pull', '<%= config.bin %> pull data/images -r backup']
   static override strict = false
   static override args = {

@@ -5,6 +5,7 @@ import {DvError} from '../errors.js'
 import type {Repo} from '../repo/repo.js'
 import type {RemoteBackend} from './backend.js'
 import {LocalBackend} from './local.js'
+import {S3Backend} from './s3.js'
 
 export interface OpenRemote {
   name: string
@@ -17,7 +18,19 @@ export function openRemote(repo: Repo, name?: string): OpenRemote {
   const url = repo.config.get(`remote.${chosen}.url`)
   if (!url) throw new DvError('ENOREMOTE', `no remote named ${JSON.stringify(chosen)} (see 'dv remote list')`)
   if (url.startsWith('s3://')) {
-    throw new DvError('ENOBACKEND', `remote ${chosen} (${url}): S3 transfers are not in this version of dv yet; local directory remotes work`)
+    const opt = (k: string) => repo.config.get(`remote.${chosen}.${k}`)
+    return {
+      name: chosen,
+      backend: new S3Backend({
+        url,
+        endpointurl: opt('endpointurl'),
+        region: opt('region'),
+        profile: opt('profile'),
+        access_key_id: opt('access_key_id'),
+        secret_access_key: opt('secret_access_key'),
+        session_token: opt('session_token'),
+      }),
+    }
   }
   return {name: chosen, backend: new LocalBackend(isAbsolute(url) ? url : join(repo.root, url))}
 }
