@@ -4,6 +4,7 @@
  */
 import Add from './add.js'
 import Checkout from './checkout.js'
+import Clone from './clone.js'
 import Commit from './commit.js'
 import Config from './config.js'
 import Diff from './diff.js'
@@ -29,6 +30,7 @@ import Update from './update.js'
 export const COMMANDS = {
   add: Add,
   checkout: Checkout,
+  clone: Clone,
   commit: Commit,
   config: Config,
   diff: Diff,

@@ -40,6 +40,17 @@ describe('dv push, fetch, pull (directory remote)', () => {
     expect(dv(clone, 'fetch', '--json').ok().json()).toEqual({remote: 'store', transferred: 0, skipped: 2})
   })
 
+  it('dv clone is git clone plus dv pull', () => {
+    const {repo} = pushed()
+    dv(repo, 'push').ok()
+    const parent = tempDir()
+    const r = dv(parent, 'clone', repo, 'copy').ok()
+    expect(r.stdout).toBe(`cloned into ${join(parent, 'copy')}: 6 objects fetched, 4 files checked out\n`)
+    expect(readFileSync(join(parent, 'copy/data/a.txt'), 'utf8')).toBe('a\n')
+    expect(dv(join(parent, 'copy'), 'status', '--json').ok().json()).toEqual({})
+    expect(dv(parent, 'clone', join(parent, 'nope'), 'x').stderr).toMatch(/^ERROR: git clone: repository '.*nope' does not exist$/m)
+  })
+
   it('only objects complete on the remote are used, and a corrupted one is refused and discarded', () => {
     const {repo, remote} = pushed()
     dv(repo, 'push').ok()
