@@ -1,8 +1,9 @@
 import {execFileSync} from 'node:child_process'
 import {basename, resolve} from 'node:path'
-import {Args, Flags} from '@oclif/core'
+import {Args} from '@oclif/core'
 
 import {DvCommand} from '../cli/base-command.js'
+import {transferFlags} from '../cli/flags.js'
 import {GitError} from '../errors.js'
 import {pull} from '../repo/transfer.js'
 
@@ -15,8 +16,7 @@ export default class Clone extends DvCommand {
     dir: Args.string({description: 'Directory to clone into (default: as git names it).'}),
   }
   static override flags = {
-    remote: Flags.string({char: 'r', description: 'Remote to pull from (default: core.remote).'}),
-    jobs: Flags.integer({char: 'j', description: 'Transfers in flight at once.', min: 1}),
+    ...transferFlags,
   }
 
   async run(): Promise<void> {

@@ -1,6 +1,7 @@
-import {Args, Flags} from '@oclif/core'
+import {Flags} from '@oclif/core'
 
 import {DvCommand} from '../cli/base-command.js'
+import {targetsArg, transferFlags} from '../cli/flags.js'
 import {fetch} from '../repo/transfer.js'
 
 export default class Fetch extends DvCommand {
@@ -8,12 +9,9 @@ export default class Fetch extends DvCommand {
   static override description = "Downloads the objects of the targets (default: every pointer) that the cache does not have, checking each against its id before it enters the cache (a mismatch is an error naming the object and the remote, and the bytes are discarded). The workspace is not touched: see 'dv pull'."
   static override examples = ['<%= config.bin %> fetch', '<%= config.bin %> fetch data/images -r backup -j 8']
   static override strict = false
-  static override args = {
-    targets: Args.string({description: 'Pointer files or tracked paths (default: all).'}),
-  }
+  static override args = targetsArg
   static override flags = {
-    remote: Flags.string({char: 'r', description: 'Remote to use (default: core.remote).'}),
-    jobs: Flags.integer({char: 'j', description: 'Transfers in flight at once.', min: 1}),
+    ...transferFlags,
     json: Flags.boolean({description: 'Print the result as JSON.'}),
   }
 

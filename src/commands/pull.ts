@@ -1,6 +1,7 @@
-import {Args, Flags} from '@oclif/core'
+import {Flags} from '@oclif/core'
 
 import {DvCommand} from '../cli/base-command.js'
+import {targetsArg, transferFlags} from '../cli/flags.js'
 import {pull} from '../repo/transfer.js'
 
 export default class Pull extends DvCommand {
@@ -8,12 +9,9 @@ export default class Pull extends DvCommand {
   static override description = `'dv fetch' then 'dv checkout': downloads what the cache lacks (checked against its ids) and makes the workspace match the pointers, with checkout's never-lose rule (--force to overwrite uncommitted changes).`
   static override examples = ['<%= config.bin %> pull', '<%= config.bin %> pull data/images -r backup']
   static override strict = false
-  static override args = {
-    targets: Args.string({description: 'Pointer files or tracked paths (default: all).'}),
-  }
+  static override args = targetsArg
   static override flags = {
-    remote: Flags.string({char: 'r', description: 'Remote to use (default: core.remote).'}),
-    jobs: Flags.integer({char: 'j', description: 'Transfers in flight at once.', min: 1}),
+    ...transferFlags,
     force: Flags.boolean({char: 'f', description: 'Overwrite workspace changes that are not in the cache.'}),
     json: Flags.boolean({description: 'Print the result as JSON.'}),
   }

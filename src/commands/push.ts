@@ -1,6 +1,7 @@
-import {Args, Flags} from '@oclif/core'
+import {Flags} from '@oclif/core'
 
 import {DvCommand} from '../cli/base-command.js'
+import {targetsArg, transferFlags} from '../cli/flags.js'
 import {push} from '../repo/transfer.js'
 
 export default class Push extends DvCommand {
@@ -8,12 +9,9 @@ export default class Push extends DvCommand {
   static override description = "Uploads the objects of the targets (default: every pointer) that the remote does not have yet, deciding what is missing from one listing of the remote. Files go before the trees that name them, and an object becomes visible on the remote only once complete, so an interrupted push can simply be run again."
   static override examples = ['<%= config.bin %> push', '<%= config.bin %> push data/images -r backup -j 8']
   static override strict = false
-  static override args = {
-    targets: Args.string({description: 'Pointer files or tracked paths (default: all).'}),
-  }
+  static override args = targetsArg
   static override flags = {
-    remote: Flags.string({char: 'r', description: 'Remote to use (default: core.remote).'}),
-    jobs: Flags.integer({char: 'j', description: 'Transfers in flight at once.', min: 1}),
+    ...transferFlags,
     json: Flags.boolean({description: 'Print the result as JSON.'}),
   }
 
