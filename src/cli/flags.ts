@@ -11,3 +11,15 @@ export const transferFlags = {
   remote: Flags.string({char: 'r', description: 'Remote to use (default: core.remote).'}),
   jobs: Flags.integer({char: 'j', description: 'Transfers in flight at once.', min: 1}),
 }
+
+/** Revisions whose data a command also covers (gc keeps it; push and fetch move it). */
+export const revisionFlags = {
+  'all-branches': Flags.boolean({char: 'a', description: 'Also the data of every branch.'}),
+  'all-tags': Flags.boolean({char: 'T', description: 'Also the data of every tag.'}),
+  'all-commits': Flags.boolean({char: 'A', description: 'Also the data of every commit.'}),
+  rev: Flags.string({description: 'Also the data of this revision (repeatable).', multiple: true}),
+}
+
+export function revisionSelection(flags: {'all-branches'?: boolean; 'all-tags'?: boolean; 'all-commits'?: boolean; rev?: string[]}) {
+  return {allBranches: flags['all-branches'], allTags: flags['all-tags'], allCommits: flags['all-commits'], revs: flags.rev}
+}

@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {DvCommand} from '../cli/base-command.js'
-import {targetsArg, transferFlags} from '../cli/flags.js'
+import {revisionFlags, revisionSelection, targetsArg, transferFlags} from '../cli/flags.js'
 import {fetch} from '../repo/transfer.js'
 
 export default class Fetch extends DvCommand {
@@ -12,13 +12,14 @@ export default class Fetch extends DvCommand {
   static override args = targetsArg
   static override flags = {
     ...transferFlags,
+    ...revisionFlags,
     json: Flags.boolean({description: 'Print the result as JSON.'}),
   }
 
   async run(): Promise<void> {
     const {argv, flags} = await this.parse(Fetch)
     const progress = this.progress('Fetching')
-    const r = await fetch(argv as string[], {remote: flags.remote, jobs: flags.jobs, onProgress: progress.update})
+    const r = await fetch(argv as string[], {remote: flags.remote, jobs: flags.jobs, ...revisionSelection(flags), onProgress: progress.update})
     progress.done()
     if (flags.json) return this.printJson(r)
     this.say(`${r.transferred} objects fetched (${r.skipped} already there) — remote ${r.remote}`)

@@ -2,6 +2,7 @@ import {createInterface} from 'node:readline/promises'
 import {Flags} from '@oclif/core'
 
 import {DvCommand} from '../cli/base-command.js'
+import {revisionFlags, revisionSelection} from '../cli/flags.js'
 import {formatBytes} from '../cli/progress.js'
 import {DvError} from '../errors.js'
 import {gc} from '../repo/gc.js'
@@ -11,10 +12,7 @@ export default class Gc extends DvCommand {
   static override description = `Always kept: the data of the workspace's pointer files (committed or not), of pointers staged in git, and of dv.lock. With --all-branches, --all-tags, --all-commits or --rev, the data of those revisions too. A kept directory keeps everything under it. Without -f, gc asks on a terminal and refuses when not on one; --dry only lists what would go.`
   static override examples = ['<%= config.bin %> gc --dry', '<%= config.bin %> gc --all-branches --all-tags -f', '<%= config.bin %> gc --rev v1.0 --rev main -f']
   static override flags = {
-    'all-branches': Flags.boolean({char: 'a', description: 'Keep the data of every branch.'}),
-    'all-tags': Flags.boolean({char: 'T', description: 'Keep the data of every tag.'}),
-    'all-commits': Flags.boolean({char: 'A', description: 'Keep the data of every commit.'}),
-    rev: Flags.string({description: 'Keep the data of this revision (repeatable).', multiple: true}),
+    ...revisionFlags,
     dry: Flags.boolean({description: 'List what would be removed, and the bytes freed; remove nothing.'}),
     force: Flags.boolean({char: 'f', description: 'Remove without asking.'}),
     json: Flags.boolean({description: 'Print the result as JSON.'}),
@@ -32,7 +30,7 @@ export default class Gc extends DvCommand {
         rl.close()
       }
     }
-    const r = await gc({allBranches: flags['all-branches'], allTags: flags['all-tags'], allCommits: flags['all-commits'], revs: flags.rev, dry: flags.dry, confirm})
+    const r = await gc({...revisionSelection(flags), dry: flags.dry, confirm})
     if (flags.json) return this.printJson({...r, dry: flags.dry})
     if (flags.dry) {
       for (const o of r.removed) this.say(`would remove ${o.oid} (${formatBytes(o.size)})`)

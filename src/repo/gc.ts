@@ -5,7 +5,6 @@
  * `--all-commits`, `--rev`). A kept tree keeps everything under it; unkept trees are removed before
  * unkept blobs, so an interrupted gc never leaves a tree whose subtree is incomplete.
  */
-import {execFileSync} from 'node:child_process'
 import {existsSync, readdirSync, readFileSync, rmSync, statSync} from 'node:fs'
 import {join} from 'node:path'
 
@@ -16,14 +15,10 @@ import {parsePointer, type PointerOut} from '../models/pointer.js'
 import {parseYaml} from '../models/yaml.js'
 import {GitObjects} from '../scm/objects.js'
 import {Repo} from './repo.js'
-import {outsAt} from './revisions.js'
+import {gitLines, outsOfRevisions, selectsRevisions, type RevisionSelection} from './revisions.js'
 
-export interface GcOptions {
+export interface GcOptions extends RevisionSelection {
   cwd?: string
-  allBranches?: boolean
-  allTags?: boolean
-  allCommits?: boolean
-  revs?: string[]
   /** Only report what would be removed. */
   dry?: boolean
   /** Asked before anything is removed; removal happens only when it resolves true. */
@@ -41,16 +36,6 @@ export interface GcResult {
 /** Temp files younger than this may belong to a dv command still running. */
 const TMP_GRACE_MS = 60 * 60 * 1000
 
-function git(root: string, args: string[]): string[] {
-  try {
-    return execFileSync('git', args, {cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 28})
-      .split('\n')
-      .map((l) => l.trim())
-      .filter(Boolean)
-  } catch (error) {
-    throw new GitError(`git ${args[0]}: ${((error as {stderr?: string}).stderr ?? '').trim().split('\n').at(-1)}`)
-  }
-}
 
 /** Digests named in dv.lock (`blake3:` of stage outputs). */
 function lockOids(root: string): string[] {
@@ -83,23 +68,18 @@ export async function gc(options: GcOptions = {}): Promise<GcResult> {
     const objects = new GitObjects(repo.root)
     try {
       // Pointers staged in git's index but not committed yet.
-      for (const line of git(repo.root, ['ls-files', '-s', '--', '*.dv'])) {
+      for (const line of gitLines(repo.root, ['ls-files', '-s', '--', '*.dv'])) {
         const [, blob] = line.split(/\s+/)
         const obj = await objects.read(blob)
         if (obj) for (const out of parsePointer(obj.data.toString('utf8'), line.split('\t')[1] ?? blob).outs) addOut(out)
       }
-      const revs = new Set<string>(options.revs ?? [])
-      if (options.allBranches) git(repo.root, ['for-each-ref', '--format=%(objectname)', 'refs/heads']).forEach((r) => revs.add(r))
-      if (options.allTags) git(repo.root, ['for-each-ref', '--format=%(objectname)', 'refs/tags']).forEach((r) => revs.add(r))
-      if (options.allCommits) git(repo.root, ['rev-list', '--all']).forEach((r) => revs.add(r))
-      for (const rev of revs) {
-        for (const t of await outsAt(repo, objects, rev)) addOut(t.out)
-        revisions++
-      }
+      const selected = await outsOfRevisions(repo, objects, options)
+      for (const t of selected.outs) addOut(t.out)
+      revisions = selected.revisions
     } finally {
       objects.close()
     }
-  } else if (options.allBranches || options.allTags || options.allCommits || options.revs?.length) {
+  } else if (selectsRevisions(options)) {
     throw new GitError('revisions need git: this repository was made with --no-scm')
   }
 

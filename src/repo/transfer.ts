@@ -14,11 +14,13 @@ import {hashBytes, loadHasher} from '../hash/blake3.js'
 import {decodeTree} from '../models/tree.js'
 import {ingestFile, tempName} from '../odb/ingest.js'
 import {openRemote} from '../remote/open.js'
+import {GitObjects} from '../scm/objects.js'
 import {checkout, type CheckoutResult} from './checkout.js'
 import {Repo, type TrackedOut} from './repo.js'
+import {outsOfRevisions, selectsRevisions, type RevisionSelection} from './revisions.js'
 import {resolveTargets} from './targets.js'
 
-export interface TransferOptions {
+export interface TransferOptions extends RevisionSelection {
   cwd?: string
   remote?: string
   jobs?: number
@@ -31,6 +33,21 @@ export interface TransferResult {
   transferred: number
   /** Objects the other side already had. */
   skipped: number
+}
+
+/** The outputs a transfer covers: the targets in the workspace, and those of selected revisions. */
+async function transferOuts(repo: Repo, targets: string[], cwd: string, s: RevisionSelection): Promise<TrackedOut[]> {
+  const outs = resolveTargets(repo, targets, cwd)
+  if (!selectsRevisions(s)) return outs
+  const objects = new GitObjects(repo.root)
+  try {
+    const wanted = new Set(outs.map((t) => t.path))
+    const more = (await outsOfRevisions(repo, objects, s)).outs.filter((t) => targets.length === 0 || wanted.has(t.path))
+    const seen = new Set(outs.map((t) => t.out.oid))
+    return [...outs, ...more.filter((t) => !seen.has(t.out.oid) && seen.add(t.out.oid))]
+  } finally {
+    objects.close()
+  }
 }
 
 /** Runs `work` over items with at most `limit` in flight. */
@@ -69,7 +86,7 @@ export async function push(targets: string[] = [], options: TransferOptions = {}
   const repo = Repo.open(cwd)
   await loadHasher()
   const {name, backend} = openRemote(repo, options.remote)
-  const {blobs, trees} = localObjects(repo, resolveTargets(repo, targets, cwd))
+  const {blobs, trees} = localObjects(repo, await transferOuts(repo, targets, cwd, options))
   for (const oid of blobs) if (!repo.odb.has(oid)) throw new MissingObjectError(oid)
   const there = await backend.list()
   const jobs = options.jobs ?? defaultPoolSize() * 4
@@ -113,7 +130,7 @@ export async function fetch(targets: string[] = [], options: TransferOptions = {
   const repo = Repo.open(cwd)
   await loadHasher()
   const {name, backend} = openRemote(repo, options.remote)
-  const outs = resolveTargets(repo, targets, cwd)
+  const outs = await transferOuts(repo, targets, cwd, options)
   const jobs = options.jobs ?? defaultPoolSize() * 4
   let transferred = 0
   let skipped = 0

@@ -40,6 +40,25 @@ describe('dv push, fetch, pull (directory remote)', () => {
     expect(dv(clone, 'fetch', '--json').ok().json()).toEqual({remote: 'store', transferred: 0, skipped: 2})
   })
 
+  it('--all-commits moves the data of every commit, so any old version can be pulled', () => {
+    const {repo, remote} = pushed()
+    writeFileSync(join(repo, 'data/a.txt'), 'a v2\n')
+    dv(repo, 'commit', '-m', 'v2').ok()
+    dv(repo, 'push').ok()
+    expect(countObjects(join(remote, 'objects'))).toBe(6) // the workspace's version only
+    dv(repo, 'push', '--all-commits').ok()
+    expect(countObjects(join(remote, 'objects'))).toBe(8) // + v1's root tree and a.txt
+    const clone = join(tempDir(), 'clone')
+    git(tempDir(), 'clone', '-q', repo, clone)
+    git(clone, 'checkout', '-q', 'HEAD~1')
+    dv(clone, 'pull').ok()
+    expect(readFileSync(join(clone, 'data/a.txt'), 'utf8')).toBe('a\n')
+    git(clone, 'checkout', '-q', '-')
+    dv(clone, 'fetch', '--rev', 'HEAD~1').ok()
+    dv(clone, 'pull').ok()
+    expect(readFileSync(join(clone, 'data/a.txt'), 'utf8')).toBe('a v2\n')
+  })
+
   it('dv clone is git clone plus dv pull', () => {
     const {repo} = pushed()
     dv(repo, 'push').ok()
