@@ -86,7 +86,3 @@ export function hashBytes(data: Uint8Array): string {
   h.update(data)
   return h.digestHex()
 }
-
-export function hashImpl(): HashImpl | undefined {
-  return implName
-}

@@ -4,7 +4,7 @@
  * place once complete, are read-only, and are never modified. A tree is written only after
  * everything it names is present, so a tree in the store means its whole subtree is there.
  */
-import {closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, statSync, unlinkSync} from 'node:fs'
+import {closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, statSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {CorruptObjectError, MissingObjectError} from '../errors.js'
@@ -104,23 +104,6 @@ export class ObjectStore {
     } finally {
       closeSync(fd)
     }
-  }
-
-  /** Every file under a tree, as [relative path, entry], depth first in name order. */
-  *walkTree(oid: string, prefix = ''): Generator<[string, TreeEntry]> {
-    for (const entry of this.getTree(oid)) {
-      const rel = prefix ? `${prefix}/${entry.name}` : entry.name
-      if (entry.kind === 'tree') yield* this.walkTree(entry.oid, rel)
-      else yield [rel, entry]
-    }
-  }
-
-  /** Checks that the object's bytes hash to its id; a corrupt object is deleted. */
-  async verify(oid: string): Promise<boolean> {
-    const facts = await ingestFile(this.path(oid))
-    if (facts.oid === oid) return true
-    unlinkSync(this.path(oid))
-    return false
   }
 
   /**

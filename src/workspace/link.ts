@@ -46,11 +46,6 @@ export class Linker {
     return this.types[0]
   }
 
-  /** Whether files placed this way share the cache's inode or path (and so are read-only). */
-  get protects(): boolean {
-    return this.types[0] === 'hardlink' || this.types[0] === 'symlink'
-  }
-
   /**
    * Finds the first link type that works from the cache into `dir` by trying it on a temp
    * file there, so the workspace is not touched to learn it.
