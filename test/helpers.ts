@@ -3,7 +3,7 @@
  * by `npm test`) run as a child process, as a user would run it.
  */
 import {spawnSync} from 'node:child_process'
-import {mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {dirname, join, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -111,4 +111,38 @@ export function pseudoRandom(size: number, seed: number): Buffer {
     buf[i] = x & 0xff
   }
   return buf
+}
+
+/**
+ * What a remote holds, read from its files as documented (docs/guide.md, "Remote layout"):
+ * loose objects under objects/, and packs (packs/<id>.tar with packs/<id>.idx). `suffix` is
+ * what a storage server appends to each key's file name (s3rver: `._S3rver_object`).
+ */
+export function remoteContents(root: string, suffix = ''): {loose: string[]; packs: Array<{id: string; entries: Array<{oid: string; offset: number; size: number}>}>} {
+  const loose: string[] = []
+  const objects = join(root, 'objects')
+  if (existsSync(objects)) {
+    for (const fan of readdirSync(objects)) for (const rest of readdirSync(join(objects, fan))) if (rest.endsWith(suffix)) loose.push(fan + rest.slice(0, rest.length - suffix.length))
+  }
+  const packs: Array<{id: string; entries: Array<{oid: string; offset: number; size: number}>}> = []
+  const packDir = join(root, 'packs')
+  if (existsSync(packDir)) {
+    for (const name of readdirSync(packDir).sort()) {
+      if (!name.endsWith(`.idx${suffix}`)) continue
+      const [header, ...lines] = readFileSync(join(packDir, name), 'utf8').trimEnd().split('\n')
+      if (header !== 'dv-pack-index 1') throw new Error(`${name}: not a pack index`)
+      const entries = lines.map((l) => {
+        const [oid, offset, size] = l.split(' ')
+        return {oid, offset: Number(offset), size: Number(size)}
+      })
+      packs.push({id: name.slice(0, 64), entries})
+    }
+  }
+  return {loose, packs}
+}
+
+/** Every object id a remote holds, loose or packed. */
+export function remoteObjectIds(root: string, suffix = ''): Set<string> {
+  const {loose, packs} = remoteContents(root, suffix)
+  return new Set([...loose, ...packs.flatMap((p) => p.entries.map((e) => e.oid))])
 }

@@ -1,15 +1,27 @@
 /**
- * One interface for remote storage; the transfer engine (src/repo/transfer.ts) knows nothing
- * else about where objects go. Layout on every backend: `<remote>/objects/<2 hex>/<62 hex>`.
- * Nothing on a remote is overwritten in place, and an object becomes visible only once complete.
+ * One interface for remote storage: a flat key-value store of immutable files. Backends
+ * (local.ts: a directory; s3.ts: a bucket) know nothing about objects or packs; the layout on
+ * top of them lives in objects.ts. Keys are relative to the remote's root and use `/`.
+ * A key becomes visible only once its bytes are complete, and nothing is overwritten in place.
  */
-export interface RemoteBackend {
+import {DvError} from '../errors.js'
+
+export interface RemoteStore {
   /** Where the remote is, for messages (never includes credentials). */
   readonly where: string
-  /** Every object id on the remote, from listings (not one request per object). */
-  list(): Promise<Set<string>>
-  /** Uploads the local file `file` as object `oid`. */
-  put(oid: string, file: string): Promise<void>
-  /** Downloads object `oid` into `dest`; MissingObjectError when the remote does not have it. */
-  get(oid: string, dest: string): Promise<void>
+  /** Every key under `prefix` (which ends in `/`), from listings: never one request per key. */
+  list(prefix: string): Promise<string[]>
+  /** Stores a local file or bytes held in memory at `key`. */
+  put(key: string, body: {file: string} | {bytes: Buffer}): Promise<void>
+  /** Downloads `key` into the local file `dest`. */
+  getFile(key: string, dest: string): Promise<void>
+  /** Bytes [start, end) of `key`, or all of it. */
+  getBytes(key: string, range?: {start: number; end: number}): Promise<Buffer>
+}
+
+/** A key the remote does not have. */
+export class MissingKeyError extends DvError {
+  constructor(key: string, where: string) {
+    super('ENOKEY', `${where}: ${key} does not exist`)
+  }
 }

@@ -1,59 +1,95 @@
-/** A remote in a local or mounted directory (a NAS, a shared drive). */
-import {copyFile, mkdir, readdir, rename, rm, stat} from 'node:fs/promises'
+/**
+ * A remote in a local or mounted directory (a NAS, a shared drive). Files are written under
+ * `<dir>/tmp/` and renamed into place, so a key appears only once complete. Transient errors of
+ * network mounts (EIO, ESTALE, ETIMEDOUT, ...) are retried with backoff.
+ */
+import {copyFile, mkdir, open, readdir, rename, rm, stat, writeFile} from 'node:fs/promises'
 import {randomBytes} from 'node:crypto'
-import {join} from 'node:path'
+import {dirname, join} from 'node:path'
 
-import {MissingObjectError} from '../errors.js'
-import {isOid} from '../models/tree.js'
-import type {RemoteBackend} from './backend.js'
+import {MissingKeyError, type RemoteStore} from './backend.js'
+import {withRetry} from './retry.js'
 
-export class LocalBackend implements RemoteBackend {
+const missing = (error: unknown) => (error as NodeJS.ErrnoException).code === 'ENOENT'
+
+export class LocalStore implements RemoteStore {
   constructor(readonly dir: string) {}
 
   get where(): string {
     return this.dir
   }
 
-  private path(oid: string): string {
-    return join(this.dir, 'objects', oid.slice(0, 2), oid.slice(2))
+  private path(key: string): string {
+    return join(this.dir, ...key.split('/'))
   }
 
-  async list(): Promise<Set<string>> {
-    const found = new Set<string>()
-    let fans: string[]
-    try {
-      fans = await readdir(join(this.dir, 'objects'))
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return found
-      throw error
+  async list(prefix: string): Promise<string[]> {
+    const keys: string[] = []
+    const walk = async (rel: string): Promise<void> => {
+      let entries
+      try {
+        entries = await withRetry(() => readdir(this.path(rel), {withFileTypes: true}))
+      } catch (error) {
+        if (missing(error)) return
+        throw error
+      }
+      for (const e of entries) {
+        if (e.isDirectory()) await walk(`${rel}${e.name}/`)
+        else if (e.isFile()) keys.push(rel + e.name)
+      }
     }
-    for (const fan of fans) {
-      for (const rest of await readdir(join(this.dir, 'objects', fan))) if (isOid(fan + rest)) found.add(fan + rest)
-    }
-    return found
+    await walk(prefix)
+    return keys
   }
 
-  async put(oid: string, file: string): Promise<void> {
-    const dest = this.path(oid)
+  async put(key: string, body: {file: string} | {bytes: Buffer}): Promise<void> {
+    const dest = this.path(key)
     if (await stat(dest).then(() => true, () => false)) return // already there: never overwritten
     const tmpDir = join(this.dir, 'tmp')
-    await mkdir(tmpDir, {recursive: true})
-    await mkdir(join(this.dir, 'objects', oid.slice(0, 2)), {recursive: true})
-    const tmp = join(tmpDir, `${oid}.${randomBytes(6).toString('hex')}`)
+    const tmp = join(tmpDir, `${key.replace(/\//g, '-')}.${randomBytes(6).toString('hex')}`)
+    await withRetry(async () => {
+      await mkdir(tmpDir, {recursive: true})
+      await mkdir(dirname(dest), {recursive: true})
+      try {
+        await ('file' in body ? copyFile(body.file, tmp) : writeFile(tmp, body.bytes))
+        await rename(tmp, dest)
+      } catch (error) {
+        await rm(tmp, {force: true})
+        throw error
+      }
+    })
+  }
+
+  async getFile(key: string, dest: string): Promise<void> {
     try {
-      await copyFile(file, tmp)
-      await rename(tmp, dest)
+      await withRetry(() => copyFile(this.path(key), dest))
     } catch (error) {
-      await rm(tmp, {force: true})
+      if (missing(error)) throw new MissingKeyError(key, this.where)
       throw error
     }
   }
 
-  async get(oid: string, dest: string): Promise<void> {
+  async getBytes(key: string, range?: {start: number; end: number}): Promise<Buffer> {
     try {
-      await copyFile(this.path(oid), dest)
+      return await withRetry(async () => {
+        const fd = await open(this.path(key), 'r')
+        try {
+          const start = range?.start ?? 0
+          const length = range ? range.end - range.start : (await fd.stat()).size
+          const buf = Buffer.allocUnsafe(length)
+          let got = 0
+          while (got < length) {
+            const {bytesRead} = await fd.read(buf, got, length - got, start + got)
+            if (bytesRead === 0) break
+            got += bytesRead
+          }
+          return got === length ? buf : buf.subarray(0, got)
+        } finally {
+          await fd.close()
+        }
+      })
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new MissingObjectError(oid, `remote ${this.dir}`)
+      if (missing(error)) throw new MissingKeyError(key, this.where)
       throw error
     }
   }

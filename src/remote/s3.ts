@@ -1,18 +1,20 @@
 /**
  * A remote in an S3 bucket, on AWS or any S3-compatible server (MinIO, Ceph, R2: `endpointurl`).
- * Objects are stored at `<prefix>/objects/<2 hex>/<62 hex>`; a PUT becomes visible only once
- * complete, so no partial object is ever seen. Large files go up as concurrent multipart uploads
- * (@aws-sdk/lib-storage). Credentials come from `.dv/config.local`, else the standard AWS chain
- * (environment, profile, instance role). Failures become one-line errors naming the remote.
+ * Keys live under the URL's prefix; a PUT becomes visible only once complete, so no partial file
+ * is ever seen. Large files go up as concurrent multipart uploads (@aws-sdk/lib-storage); ranges
+ * of packs come down with ranged GETs. Credentials come from `.dv/config.local`, else the
+ * standard AWS chain (environment, profile, instance role). The SDK retries throttling and
+ * network errors on each request; a body that breaks off mid-download is retried here. Failures
+ * become one-line errors naming the remote.
  */
 import {createReadStream, createWriteStream} from 'node:fs'
 import {pipeline} from 'node:stream/promises'
 import type {Readable} from 'node:stream'
 import type {S3Client} from '@aws-sdk/client-s3'
 
-import {DvError, MissingObjectError} from '../errors.js'
-import {isOid} from '../models/tree.js'
-import type {RemoteBackend} from './backend.js'
+import {DvError} from '../errors.js'
+import {MissingKeyError, type RemoteStore} from './backend.js'
+import {withRetry} from './retry.js'
 
 export interface S3Options {
   url: string
@@ -22,7 +24,14 @@ export interface S3Options {
   access_key_id?: string
   secret_access_key?: string
   session_token?: string
+  /** `when_supported` (the SDK's default on AWS) or `when_required` (default with `endpointurl`). */
+  request_checksum_calculation?: string
+  response_checksum_validation?: string
 }
+
+/** Bodies up to this size go up in one PutObject; larger ones as multipart uploads. */
+const SINGLE_PUT = 64 * 1024 * 1024
+const PART_SIZE = 16 * 1024 * 1024
 
 /** One clear line for the failures users meet: credentials, bucket, endpoint. */
 function explain(error: unknown, where: string): Error {
@@ -32,14 +41,21 @@ function explain(error: unknown, where: string): Error {
   if (['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'AccessDenied', 'InvalidToken', 'ExpiredToken', 'CredentialsProviderError'].includes(name) || e.$metadata?.httpStatusCode === 403) {
     return new DvError('ECREDENTIALS', `${where}: access denied (${name || 'HTTP 403'}): check the remote's credentials`)
   }
-  if (['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'ECONNRESET'].includes(e.code ?? name)) {
+  if (['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'ECONNRESET', 'EPIPE'].includes(e.code ?? name)) {
     return new DvError('EUNREACHABLE', `${where}: cannot reach the endpoint (${e.code ?? name})`)
   }
   if (error instanceof DvError) return error
   return new DvError('ES3', `${where}: ${name ? `${name}: ` : ''}${(e.message ?? String(error)).split('\n')[0]}`)
 }
 
-export class S3Backend implements RemoteBackend {
+/** A request that failed (already retried by the SDK): not retried again around its body. */
+class RequestFailed extends Error {
+  constructor(readonly original: unknown) {
+    super('request failed')
+  }
+}
+
+export class S3Store implements RemoteStore {
   private client?: S3Client
   private readonly bucket: string
   private readonly prefix: string
@@ -55,8 +71,8 @@ export class S3Backend implements RemoteBackend {
     return this.options.url
   }
 
-  private key(oid: string): string {
-    return `${this.prefix ? this.prefix + '/' : ''}objects/${oid.slice(0, 2)}/${oid.slice(2)}`
+  private key(key: string): string {
+    return this.prefix ? `${this.prefix}/${key}` : key
   }
 
   /** The AWS SDK is loaded only when an S3 remote is used (it costs ~0.3 s to import). */
@@ -65,6 +81,9 @@ export class S3Backend implements RemoteBackend {
     const sdk = await import('@aws-sdk/client-s3')
     if (!this.client) {
       const o = this.options
+      // S3-compatible servers often mishandle the SDK's default checksums (aws-chunked bodies
+      // stored with the trailer appended), so with an endpoint they are sent only when required.
+      const mode = (v: string | undefined) => (v ?? (o.endpointurl ? 'when_required' : 'when_supported')).toUpperCase() as 'WHEN_REQUIRED' | 'WHEN_SUPPORTED'
       this.client = new sdk.S3Client({
         ...(o.endpointurl ? {endpoint: o.endpointurl, forcePathStyle: true} : {}),
         region: o.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
@@ -72,51 +91,77 @@ export class S3Backend implements RemoteBackend {
           ? {credentials: {accessKeyId: o.access_key_id, secretAccessKey: o.secret_access_key, ...(o.session_token ? {sessionToken: o.session_token} : {})}}
           : {}),
         ...(o.profile ? {profile: o.profile} : {}),
+        requestChecksumCalculation: mode(o.request_checksum_calculation),
+        responseChecksumValidation: mode(o.response_checksum_validation),
         maxAttempts: 5, // retries with backoff on throttling and network errors
       })
     }
     return {client: this.client, sdk}
   }
 
-  async list(): Promise<Set<string>> {
+  async list(prefix: string): Promise<string[]> {
     const {client, sdk} = await this.s3()
-    const found = new Set<string>()
-    const base = `${this.prefix ? this.prefix + '/' : ''}objects/`
+    const keys: string[] = []
+    const base = this.key(prefix)
+    const strip = this.prefix ? this.prefix.length + 1 : 0
     let token: string | undefined
     try {
       do {
         const page = await client.send(new sdk.ListObjectsV2Command({Bucket: this.bucket, Prefix: base, ContinuationToken: token}))
-        for (const obj of page.Contents ?? []) {
-          const oid = (obj.Key ?? '').slice(base.length).replace('/', '')
-          if (isOid(oid)) found.add(oid)
-        }
+        for (const obj of page.Contents ?? []) if (obj.Key) keys.push(obj.Key.slice(strip))
         token = page.IsTruncated ? page.NextContinuationToken : undefined
       } while (token)
     } catch (error) {
       throw explain(error, this.where)
     }
-    return found
+    return keys
   }
 
-  async put(oid: string, file: string): Promise<void> {
-    const {client} = await this.s3()
-    const {Upload} = await import('@aws-sdk/lib-storage')
-    try {
-      await new Upload({client, params: {Bucket: this.bucket, Key: this.key(oid), Body: createReadStream(file)}, queueSize: 4, partSize: 16 * 1024 * 1024}).done()
-    } catch (error) {
-      throw explain(error, this.where)
-    }
-  }
-
-  async get(oid: string, dest: string): Promise<void> {
+  async put(key: string, body: {file: string} | {bytes: Buffer}): Promise<void> {
     const {client, sdk} = await this.s3()
     try {
-      const r = await client.send(new sdk.GetObjectCommand({Bucket: this.bucket, Key: this.key(oid)}))
-      await pipeline(r.Body as Readable, createWriteStream(dest))
+      if ('bytes' in body && body.bytes.length <= SINGLE_PUT) {
+        await client.send(new sdk.PutObjectCommand({Bucket: this.bucket, Key: this.key(key), Body: body.bytes}))
+        return
+      }
+      const {Upload} = await import('@aws-sdk/lib-storage')
+      const data = 'bytes' in body ? body.bytes : createReadStream(body.file)
+      await new Upload({client, params: {Bucket: this.bucket, Key: this.key(key), Body: data}, queueSize: 4, partSize: PART_SIZE}).done()
     } catch (error) {
-      const name = (error as {name?: string}).name
-      if (name === 'NoSuchKey') throw new MissingObjectError(oid, `remote ${this.where}`)
       throw explain(error, this.where)
     }
+  }
+
+  /** Sends a GetObject and reads its body; a body broken off mid-way is asked for again. */
+  private async get<T>(key: string, range: {start: number; end: number} | undefined, read: (body: Readable) => Promise<T>): Promise<T> {
+    const {client, sdk} = await this.s3()
+    try {
+      return await withRetry(async () => {
+        let body: Readable
+        try {
+          const r = await client.send(new sdk.GetObjectCommand({Bucket: this.bucket, Key: this.key(key), ...(range ? {Range: `bytes=${range.start}-${range.end - 1}`} : {})}))
+          body = r.Body as Readable
+        } catch (error) {
+          throw new RequestFailed(error)
+        }
+        return await read(body)
+      })
+    } catch (error) {
+      const original = error instanceof RequestFailed ? error.original : error
+      if ((original as {name?: string}).name === 'NoSuchKey') throw new MissingKeyError(key, this.where)
+      throw explain(original, this.where)
+    }
+  }
+
+  async getFile(key: string, dest: string): Promise<void> {
+    await this.get(key, undefined, (body) => pipeline(body, createWriteStream(dest)))
+  }
+
+  async getBytes(key: string, range?: {start: number; end: number}): Promise<Buffer> {
+    return this.get(key, range, async (body) => {
+      const chunks: Buffer[] = []
+      for await (const chunk of body) chunks.push(chunk as Buffer)
+      return Buffer.concat(chunks)
+    })
   }
 }

@@ -19,9 +19,27 @@ const BOOL = (key: string, v: string) => {
 }
 
 /** Options of a `[remote "name"]` section. */
-export const REMOTE_OPTIONS = ['url', 'endpointurl', 'region', 'profile', 'access_key_id', 'secret_access_key', 'session_token'] as const
+export const REMOTE_OPTIONS = ['url', 'endpointurl', 'region', 'profile', 'access_key_id', 'secret_access_key', 'session_token', 'request_checksum_calculation', 'response_checksum_validation', 'pack_size'] as const
 /** Remote options that are secrets: never in the committed config, never printed. */
 export const SECRET_OPTIONS = new Set(['access_key_id', 'secret_access_key', 'session_token'])
+
+const CHECKSUM_MODE = (key: string, v: string) => {
+  if (!/^(when_supported|when_required)$/i.test(v)) throw new ConfigError(`${key}: expected when_supported or when_required, got ${JSON.stringify(v)}`)
+}
+
+/** A size in bytes, with an optional K, M or G suffix (powers of 1024): `32M`. */
+export function parseSize(key: string, v: string): number {
+  const m = /^([1-9][0-9]*)([kmg]?)(i?b)?$/i.exec(v.trim())
+  if (!m) throw new ConfigError(`${key}: expected a size such as 32M, got ${JSON.stringify(v)}`)
+  return Number(m[1]) * 1024 ** ' kmg'.indexOf((m[2] || ' ').toLowerCase())
+}
+
+/** Checks of remote option values, where a value has a shape. */
+const REMOTE_CHECKS: Partial<Record<(typeof REMOTE_OPTIONS)[number], (key: string, value: string) => void>> = {
+  request_checksum_calculation: CHECKSUM_MODE,
+  response_checksum_validation: CHECKSUM_MODE,
+  pack_size: (k, v) => void parseSize(k, v),
+}
 
 /** Known keys and their checks; `remote.<name>.<option>` keys are checked against REMOTE_OPTIONS. */
 const KNOWN: Record<string, (key: string, value: string) => void> = {
@@ -40,6 +58,7 @@ export function checkKey(key: string, value?: string): void {
     if (!(REMOTE_OPTIONS as readonly string[]).includes(option)) {
       throw new ConfigError(`unknown remote option ${JSON.stringify(option)} in ${JSON.stringify(key)} (known: ${REMOTE_OPTIONS.join(', ')})`)
     }
+    if (value !== undefined) REMOTE_CHECKS[option as (typeof REMOTE_OPTIONS)[number]]?.(key, value)
     return
   }
   const check = KNOWN[lower]
