@@ -3,7 +3,7 @@ import {Args, Flags} from '@oclif/core'
 
 /** Optional pointer files or tracked paths; all of them when none is given. */
 export const targetsArg = {
-  targets: Args.string({description: 'Pointer files or tracked paths (default: all).'}),
+  targets: Args.string({ignoreStdin: true, description: 'Pointer files or tracked paths (default: all).'}),
 }
 
 /** Which remote, and how many transfers at once. */

@@ -10,7 +10,7 @@ export default class Add extends DvCommand {
   static override examples = ['<%= config.bin %> add data/images', '<%= config.bin %> add model.onnx data/train.csv']
   static override strict = false
   static override args = {
-    paths: Args.string({description: 'Files or directories to track.', required: true}),
+    paths: Args.string({ignoreStdin: true, description: 'Files or directories to track.', required: true}),
   }
   static override flags = {
     json: Flags.boolean({description: 'Print what was added as JSON.'}),

@@ -11,7 +11,7 @@ export default class Checkout extends DvCommand {
   static override examples = ['<%= config.bin %> checkout', '<%= config.bin %> checkout data/images --force', '<%= config.bin %> checkout --rev v1.0 data/images']
   static override strict = false
   static override args = {
-    targets: Args.string({description: 'Pointer files or tracked paths, or paths inside tracked directories (default: all).'}),
+    targets: Args.string({ignoreStdin: true, description: 'Pointer files or tracked paths, or paths inside tracked directories (default: all).'}),
   }
   static override flags = {
     force: Flags.boolean({char: 'f', description: 'Overwrite or delete workspace changes that are not in the cache.'}),

@@ -12,8 +12,8 @@ export default class Clone extends DvCommand {
   static override description = `Runs 'git clone URL [DIR]' and then 'dv pull' in the new work tree from the default remote (or --remote), so the workspace holds the data its pointers name. Credentials the remote needs go in the clone's .dv/config.local or the environment (AWS_ACCESS_KEY_ID, ...).`
   static override examples = ['<%= config.bin %> clone https://git.example.com/team/ml.git', '<%= config.bin %> clone ../ml ml-copy -r nas']
   static override args = {
-    url: Args.string({description: 'The git repository to clone.', required: true}),
-    dir: Args.string({description: 'Directory to clone into (default: as git names it).'}),
+    url: Args.string({ignoreStdin: true, description: 'The git repository to clone.', required: true}),
+    dir: Args.string({ignoreStdin: true, description: 'Directory to clone into (default: as git names it).'}),
   }
   static override flags = {
     ...transferFlags,

@@ -10,7 +10,7 @@ export default class Commit extends DvCommand {
   static override examples = ['<%= config.bin %> commit', '<%= config.bin %> commit data/images -m "Add 500 new images"']
   static override strict = false
   static override args = {
-    targets: Args.string({description: 'Pointer files or tracked paths (default: all).'}),
+    targets: Args.string({ignoreStdin: true, description: 'Pointer files or tracked paths (default: all).'}),
   }
   static override flags = {
     message: Flags.string({char: 'm', description: 'Also commit the pointer files to git with this message.'}),

@@ -17,8 +17,8 @@ export default class ConfigCommand extends DvCommand {
     '<%= config.bin %> config --unset core.link_type',
   ]
   static override args = {
-    key: Args.string({description: 'section.option'}),
-    value: Args.string({description: 'Value to set.'}),
+    key: Args.string({ignoreStdin: true, description: 'section.option'}),
+    value: Args.string({ignoreStdin: true, description: 'Value to set.'}),
   }
   static override flags = {
     local: Flags.boolean({description: 'Use .dv/config.local.', exclusive: ['global']}),

@@ -30,8 +30,8 @@ export default class Diff extends DvCommand {
     '<%= config.bin %> diff v1.0 main --targets data/images --md',
   ]
   static override args = {
-    a: Args.string({description: 'The old revision.', default: 'HEAD'}),
-    b: Args.string({description: `The new revision, or "${WORKSPACE}".`, default: WORKSPACE}),
+    a: Args.string({ignoreStdin: true, description: 'The old revision.', default: 'HEAD'}),
+    b: Args.string({ignoreStdin: true, description: `The new revision, or "${WORKSPACE}".`, default: WORKSPACE}),
   }
   static override flags = {
     targets: Flags.string({char: 't', description: 'Only these tracked paths (or paths inside them).', multiple: true}),

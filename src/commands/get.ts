@@ -9,8 +9,8 @@ export default class Get extends DvCommand {
   static override description = `Reads the target's pointer in REPOSITORY (a local path) at --rev (default HEAD: any branch, tag or commit of that repository) and writes the data to --out (default: the target's name here). Objects come from that repository's cache and are checked against their ids. Nothing is tracked in the current directory; it does not even need to be a repository.`
   static override examples = ['<%= config.bin %> get ../datasets data/images', '<%= config.bin %> get /srv/ml-repo models/model.onnx --rev v2.0 -o model-v2.onnx']
   static override args = {
-    repository: Args.string({description: 'The dv repository to copy from (a local path).', required: true}),
-    target: Args.string({description: 'A tracked path or pointer file in that repository.', required: true}),
+    repository: Args.string({ignoreStdin: true, description: 'The dv repository to copy from (a local path).', required: true}),
+    target: Args.string({ignoreStdin: true, description: 'A tracked path or pointer file in that repository.', required: true}),
   }
   static override flags = {
     rev: Flags.string({description: 'Revision of the source repository (branch, tag, commit).'}),

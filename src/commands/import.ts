@@ -8,8 +8,8 @@ export default class Import extends DvCommand {
   static override description = `Like 'dv get', but the data becomes part of this repository: its objects go into the cache, it is checked out at --out (default: the target's name), and <out>.dv records where it came from (deps: repo url, rev, rev_lock) so 'dv update' can move it to a newer version. The source must be a local dv repository for now.`
   static override examples = ['<%= config.bin %> import ../datasets data/images', '<%= config.bin %> import ../datasets data/images --rev v2.0 -o images']
   static override args = {
-    repository: Args.string({description: 'The dv repository to import from (a local path).', required: true}),
-    target: Args.string({description: 'A tracked path or pointer file in that repository.', required: true}),
+    repository: Args.string({ignoreStdin: true, description: 'The dv repository to import from (a local path).', required: true}),
+    target: Args.string({ignoreStdin: true, description: 'A tracked path or pointer file in that repository.', required: true}),
   }
   static override flags = {
     rev: Flags.string({description: 'Revision of the source repository to follow (branch, tag, commit).'}),

@@ -9,7 +9,7 @@ export default class Log extends DvCommand {
   static override description = `One line per commit that changed the target's pointer file, newest first: commit, date, author, message, the version's digest, size and file count, and how many files were added, modified and deleted since the version before (when both trees are in the local cache).`
   static override examples = ['<%= config.bin %> log data/images', '<%= config.bin %> log model.onnx.dv --json']
   static override args = {
-    target: Args.string({description: 'A tracked path or its pointer file (optional when only one is tracked).'}),
+    target: Args.string({ignoreStdin: true, description: 'A tracked path or its pointer file (optional when only one is tracked).'}),
   }
   static override flags = {
     'max-count': Flags.integer({char: 'n', description: 'Show at most this many versions.', min: 1}),

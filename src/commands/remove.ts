@@ -9,7 +9,7 @@ export default class Remove extends DvCommand {
   static override examples = ['<%= config.bin %> remove data/images.dv']
   static override strict = false
   static override args = {
-    targets: Args.string({description: 'Pointer files or tracked paths.', required: true}),
+    targets: Args.string({ignoreStdin: true, description: 'Pointer files or tracked paths.', required: true}),
   }
 
   async run(): Promise<void> {

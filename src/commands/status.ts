@@ -9,7 +9,7 @@ export default class Status extends DvCommand {
   static override examples = ['<%= config.bin %> status', '<%= config.bin %> status data/images --json']
   static override strict = false
   static override args = {
-    targets: Args.string({description: 'Pointer files or tracked paths (default: all).'}),
+    targets: Args.string({ignoreStdin: true, description: 'Pointer files or tracked paths (default: all).'}),
   }
   static override flags = {
     json: Flags.boolean({description: 'Print the status as JSON, keyed by pointer file.'}),

@@ -9,7 +9,7 @@ export default class Unprotect extends DvCommand {
   static override examples = ['<%= config.bin %> unprotect data/images/cat.png', '<%= config.bin %> unprotect data/images']
   static override strict = false
   static override args = {
-    targets: Args.string({description: 'Tracked paths or paths inside tracked directories.', required: true}),
+    targets: Args.string({ignoreStdin: true, description: 'Tracked paths or paths inside tracked directories.', required: true}),
   }
 
   async run(): Promise<void> {

@@ -9,7 +9,7 @@ export default class Update extends DvCommand {
   static override examples = ['<%= config.bin %> update images.dv', '<%= config.bin %> update images.dv --rev v3.0']
   static override strict = false
   static override args = {
-    targets: Args.string({description: 'Imported pointer files or paths.', required: true}),
+    targets: Args.string({ignoreStdin: true, description: 'Imported pointer files or paths.', required: true}),
   }
   static override flags = {
     rev: Flags.string({description: 'Follow this revision of the source from now on.'}),

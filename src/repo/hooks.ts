@@ -1,6 +1,7 @@
 /**
  * `dv install-hooks`: git hooks that keep the data in line with git. post-checkout (branch
- * switches) and post-merge run `dv checkout`. A hook that was already there is kept beside ours
+ * switches) and post-merge run `dv checkout`; pre-push runs `dv push` to the default remote, so
+ * that what a pushed commit pins can be pulled (a failed `dv push` stops the `git push`). A hook that was already there is kept beside ours
  * as `<hook>.dv-chained` and still runs first, with the same arguments and input; uninstalling
  * puts it back. Hooks go where git looks for them (`core.hooksPath` included).
  */
@@ -13,7 +14,7 @@ import {GitError} from '../errors.js'
 import {writeFileAtomic} from '../util/atomic.js'
 import {Repo} from './repo.js'
 
-export const HOOKS = ['post-checkout', 'post-merge'] as const
+export const HOOKS = ['post-checkout', 'post-merge', 'pre-push'] as const
 const MARK = '# installed by dv install-hooks'
 const CHAINED = '.dv-chained'
 
@@ -31,13 +32,17 @@ function dvCommand(): string {
 
 function script(hook: (typeof HOOKS)[number]): string {
   // post-checkout gets "<old> <new> <flag>": flag 1 is a branch checkout, 0 a file checkout.
+  const dv = dvCommand()
   const guard = hook === 'post-checkout' ? '[ "$3" = "1" ] || exit 0\n' : ''
+  // pre-push: without a default remote there is nowhere to push the data; say so, let git go on.
+  const run = hook === 'pre-push'
+    ? `if ! ${dv} remote default >/dev/null 2>&1; then echo "dv: no default remote: data not pushed (dv remote add -d <name> <url>)" >&2; exit 0; fi\nexec ${dv} push\n`
+    : `exec ${dv} checkout\n`
   return `#!/bin/sh
 ${MARK}
 prev="$(dirname "$0")/${hook}${CHAINED}"
 if [ -x "$prev" ]; then "$prev" "$@" || exit $?; fi
-${guard}exec ${dvCommand()} checkout
-`
+${guard}${run}`
 }
 
 export function isDvHook(path: string): boolean {

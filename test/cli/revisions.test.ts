@@ -1,8 +1,9 @@
 import {chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync} from 'node:fs'
+import {spawnSync} from 'node:child_process'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 
-import {dv, git, makeRepo, writeFiles} from '../helpers.js'
+import {dv, git, makeRepo, tempDir, testEnv, writeFiles} from '../helpers.js'
 
 /** Every file under `dir`, as relative path → content. */
 function snapshot(dir: string, prefix = ''): Record<string, string> {
@@ -150,7 +151,7 @@ describe('dv install-hooks', () => {
     const userHook = '#!/bin/sh\necho "user hook $3" >> "$(git rev-parse --git-dir)/user-hook.log"\n'
     writeFiles(repo, {'.git/hooks/post-checkout': userHook})
     chmodSync(join(repo, '.git/hooks/post-checkout'), 0o755)
-    expect(dv(repo, 'install-hooks').ok().stdout).toBe('post-checkout: installed, chained after the existing hook\npost-merge: installed\n')
+    expect(dv(repo, 'install-hooks').ok().stdout).toBe('post-checkout: installed, chained after the existing hook\npost-merge: installed\npre-push: installed\n')
     git(repo, 'checkout', '-q', '-b', 'old', 'HEAD~2')
     expect(snapshot(join(repo, 'data'))).toEqual(v1)
     git(repo, 'checkout', '-q', 'main')
@@ -159,5 +160,27 @@ describe('dv install-hooks', () => {
     dv(repo, 'install-hooks', '--uninstall').ok()
     expect(readFileSync(join(repo, '.git/hooks/post-checkout'), 'utf8')).toBe(userHook)
     expect(existsSync(join(repo, '.git/hooks/post-merge'))).toBe(false)
+    expect(existsSync(join(repo, '.git/hooks/pre-push'))).toBe(false)
+  })
+
+  it('git push also pushes the data to the default remote, and says so when there is none', () => {
+    const {repo} = threeVersions()
+    const bare = join(tempDir(), 'origin.git')
+    git(tempDir(), 'init', '-q', '--bare', bare)
+    git(repo, 'remote', 'add', 'origin', bare)
+    dv(repo, 'install-hooks').ok()
+    const noRemote = spawnSync('git', ['push', '-q', 'origin', 'main'], {cwd: repo, encoding: 'utf8', env: testEnv(repo)})
+    expect(noRemote.status).toBe(0)
+    expect(noRemote.stderr).toContain('dv: no default remote: data not pushed')
+    const store = join(tempDir(), 'store')
+    dv(repo, 'remote', 'add', '-d', 'store', store).ok()
+    git(repo, 'add', '-A')
+    git(repo, 'commit', '-q', '-m', 'remote')
+    git(repo, 'push', '-q', 'origin', 'main')
+    expect(dv(repo, 'status', '-c').ok().stdout).toBe('Cache and remote store are in sync.\n')
+    const clone = join(tempDir(), 'clone')
+    git(tempDir(), 'clone', '-q', '-b', 'main', bare, clone)
+    dv(clone, 'pull').ok()
+    expect(snapshot(join(clone, 'data'))).toEqual(snapshot(join(repo, 'data')))
   })
 })

@@ -8,8 +8,8 @@ export default class RemoteAdd extends DvCommand {
   static override description = `URL is a local or mounted directory (relative paths are relative to the repository root) or s3://bucket/prefix (any S3-compatible endpoint: set endpointurl with 'dv remote modify'). Written to .dv/config, or .dv/config.local with --local.`
   static override examples = ['<%= config.bin %> remote add -d storage s3://my-bucket/datasets', '<%= config.bin %> remote add backup /mnt/nas/dv']
   static override args = {
-    name: Args.string({description: 'Name of the remote.', required: true}),
-    url: Args.string({description: 'Directory path or s3://bucket/prefix.', required: true}),
+    name: Args.string({ignoreStdin: true, description: 'Name of the remote.', required: true}),
+    url: Args.string({ignoreStdin: true, description: 'Directory path or s3://bucket/prefix.', required: true}),
   }
   static override flags = {
     default: Flags.boolean({char: 'd', description: 'Make it the default remote.'}),

@@ -7,7 +7,7 @@ export default class RemoteDefault extends DvCommand {
   static override summary = 'Show or set the default remote.'
   static override examples = ['<%= config.bin %> remote default', '<%= config.bin %> remote default storage', '<%= config.bin %> remote default --unset']
   static override args = {
-    name: Args.string({description: 'Remote to make the default.'}),
+    name: Args.string({ignoreStdin: true, description: 'Remote to make the default.'}),
   }
   static override flags = {
     unset: Flags.boolean({description: 'Have no default remote.'}),

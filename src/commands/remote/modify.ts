@@ -14,9 +14,9 @@ export default class RemoteModify extends DvCommand {
     '<%= config.bin %> remote modify --local storage secret_access_key ...',
   ]
   static override args = {
-    name: Args.string({description: 'Name of the remote.', required: true}),
-    option: Args.string({description: 'Option to set.', required: true}),
-    value: Args.string({description: 'Value (omit with --unset).'}),
+    name: Args.string({ignoreStdin: true, description: 'Name of the remote.', required: true}),
+    option: Args.string({ignoreStdin: true, description: 'Option to set.', required: true}),
+    value: Args.string({ignoreStdin: true, description: 'Value (omit with --unset).'}),
   }
   static override flags = {
     local: Flags.boolean({description: 'Write to .dv/config.local (not committed).'}),

@@ -8,7 +8,7 @@ export default class RemoteRemove extends DvCommand {
   static override description = 'The data on the remote is not touched. If it was the default remote, there is no default any more.'
   static override examples = ['<%= config.bin %> remote remove backup']
   static override args = {
-    name: Args.string({description: 'Name of the remote.', required: true}),
+    name: Args.string({ignoreStdin: true, description: 'Name of the remote.', required: true}),
   }
 
   async run(): Promise<void> {
