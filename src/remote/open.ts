@@ -2,7 +2,7 @@
 import {isAbsolute, join} from 'node:path'
 
 import {DvError} from '../errors.js'
-import {parseSize} from '../repo/config.js'
+import {parseSize, type Config} from '../repo/config.js'
 import type {Repo} from '../repo/repo.js'
 import type {RemoteStore} from './backend.js'
 import {LocalStore} from './local.js'
@@ -17,9 +17,18 @@ export interface OpenRemote {
 export function openRemote(repo: Repo, name?: string): OpenRemote {
   const chosen = name ?? repo.config.get('core.remote')
   if (!chosen) throw new DvError('ENOREMOTE', "no remote given and no default remote (set one with 'dv remote add -d <name> <url>')")
-  const url = repo.config.get(`remote.${chosen}.url`)
-  if (!url) throw new DvError('ENOREMOTE', `no remote named ${JSON.stringify(chosen)} (see 'dv remote list')`)
-  const opt = (k: string) => repo.config.get(`remote.${chosen}.${k}`)
+  if (!repo.config.get(`remote.${chosen}.url`)) throw new DvError('ENOREMOTE', `no remote named ${JSON.stringify(chosen)} (see 'dv remote list')`)
+  return {name: chosen, objects: remoteFromConfig(repo.config, chosen, repo.root, join(repo.dvDir, 'cache', 'remote-index'))}
+}
+
+/**
+ * The remote `name` as a configuration describes it (this repository's, or another one's read
+ * from git by `dv get`/`dv import`); a relative directory is taken from `root`.
+ */
+export function remoteFromConfig(config: Config, name: string, root: string, indexDir: string): RemoteObjects {
+  const url = config.get(`remote.${name}.url`)
+  if (!url) throw new DvError('ENOREMOTE', `no remote named ${JSON.stringify(name)}`)
+  const opt = (k: string) => config.get(`remote.${name}.${k}`)
   let store: RemoteStore
   if (url.startsWith('s3://')) {
     store = new S3Store({
@@ -34,9 +43,8 @@ export function openRemote(repo: Repo, name?: string): OpenRemote {
       response_checksum_validation: opt('response_checksum_validation'),
     })
   } else {
-    store = new LocalStore(isAbsolute(url) ? url : join(repo.root, url))
+    store = new LocalStore(isAbsolute(url) ? url : join(root, url))
   }
   const packSize = opt('pack_size')
-  const objects = new RemoteObjects(store, join(repo.dvDir, 'cache', 'remote-index'), packSize ? parseSize(`remote.${chosen}.pack_size`, packSize) : DEFAULT_PACK_SIZE)
-  return {name: chosen, objects}
+  return new RemoteObjects(store, indexDir, packSize ? parseSize(`remote.${name}.pack_size`, packSize) : DEFAULT_PACK_SIZE)
 }

@@ -11,7 +11,7 @@ import {basename, relative, resolve} from 'node:path'
 import {AlreadyTrackedError, DvError} from '../errors.js'
 import {POINTER_SUFFIX, type Pointer} from '../models/pointer.js'
 import {checkout} from './checkout.js'
-import {copyObjects, outOf, sourceVersion} from './get.js'
+import {copyObjects, outOf, sourceVersion, type SourceVersion} from './get.js'
 import {addIgnoreLine} from './gitignore.js'
 import {Repo} from './repo.js'
 import {resolveTargets} from './targets.js'
@@ -43,6 +43,14 @@ export async function importData(source: string, target: string, options: {cwd?:
   const cwd = options.cwd ?? process.cwd()
   const repo = Repo.open(cwd)
   const v = await sourceVersion(source, target, options.rev ?? 'HEAD', cwd)
+  try {
+    return await importVersion(repo, v, source, target, cwd, options)
+  } finally {
+    v.close()
+  }
+}
+
+async function importVersion(repo: Repo, v: SourceVersion, source: string, target: string, cwd: string, options: {rev?: string; out?: string; force?: boolean}): Promise<ImportResult> {
   const rel = repo.resolvePath(options.out ?? basename(v.tracked.path), cwd)
   const pointerFile = rel + POINTER_SUFFIX
   for (const t of repo.trackedOuts()) {
@@ -52,8 +60,9 @@ export async function importData(source: string, target: string, options: {cwd?:
     throw new DvError('EEXIST', `${rel} already exists (use --force to replace it)`)
   }
   await copyObjects(v, repo.odb)
-  // A local source is recorded relative to this repository's root, so clones elsewhere still find it.
-  const url = relative(repo.root, resolve(cwd, source)) || '.'
+  // A local source is recorded relative to this repository's root, so clones elsewhere still find
+  // it; a git URL as given.
+  const url = existsSync(resolve(cwd, source)) ? relative(repo.root, resolve(cwd, source)) || '.' : source
   const dep: ImportDep = {path: v.tracked.path, repo: {url, ...(options.rev ? {rev: options.rev} : {}), rev_lock: v.commit}}
   repo.writePointer(pointerFile, {outs: [outOf(v, basename(rel))], extra: {deps: [dep], frozen: true}})
   if (repo.git) addIgnoreLine(repo.root, rel)
@@ -72,11 +81,15 @@ export async function update(targets: string[], options: {cwd?: string; rev?: st
     const rev = options.rev ?? dep.repo.rev ?? 'HEAD'
     const v = await sourceVersion(dep.repo.url, dep.path, rev, repo.root)
     const path = repo.outPath(pointerFile, pointer.outs[0])
-    if (v.commit === dep.repo.rev_lock) {
-      results.push({pointer: pointerFile, path, url: dep.repo.url, rev_lock: v.commit, changed: false})
-      continue
+    try {
+      if (v.commit === dep.repo.rev_lock) {
+        results.push({pointer: pointerFile, path, url: dep.repo.url, rev_lock: v.commit, changed: false})
+        continue
+      }
+      await copyObjects(v, repo.odb)
+    } finally {
+      v.close()
     }
-    await copyObjects(v, repo.odb)
     const before = structuredClone(pointer)
     const updated: Pointer = {outs: [outOf(v, pointer.outs[0].path)], extra: {...pointer.extra, deps: [{path: dep.path, repo: {...dep.repo, ...(options.rev ? {rev: options.rev} : {}), rev_lock: v.commit}}]}}
     repo.writePointer(pointerFile, updated)

@@ -9,7 +9,8 @@ import {MissingObjectError} from '../errors.js'
 import {defaultPoolSize} from '../hash/pool.js'
 import {loadHasher} from '../hash/blake3.js'
 import {decodeTree} from '../models/tree.js'
-import type {SendItem} from '../remote/objects.js'
+import type {ObjectStore} from '../odb/store.js'
+import type {RemoteObjects, SendItem} from '../remote/objects.js'
 import {openRemote} from '../remote/open.js'
 import {GitObjects} from '../scm/objects.js'
 import {checkout, type CheckoutResult} from './checkout.js'
@@ -69,7 +70,8 @@ function localObjects(repo: Repo, outs: TrackedOut[]): {blobs: SendItem[]; trees
   return {blobs: [...blobs].map(([oid, size]) => ({oid, size})), trees}
 }
 
-const defaultJobs = () => defaultPoolSize() * 4
+/** Transfers in flight when `-j` is not given: they mostly wait on the network. */
+export const defaultJobs = () => defaultPoolSize() * 4
 
 export async function push(targets: string[] = [], options: TransferOptions = {}): Promise<TransferResult> {
   const cwd = options.cwd ?? process.cwd()
@@ -99,7 +101,23 @@ export async function fetch(targets: string[] = [], options: TransferOptions = {
   await loadHasher()
   const {name, objects} = openRemote(repo, options.remote)
   const outs = await transferOuts(repo, targets, cwd, options)
-  const jobs = options.jobs ?? defaultJobs()
+  const roots = outs.map((t) => ({oid: t.out.oid, dir: t.out.nfiles !== undefined}))
+  const r = await fetchObjects(objects, repo.odb, roots, {jobs: options.jobs ?? defaultJobs(), onProgress: options.onProgress})
+  return {remote: name, ...r}
+}
+
+/**
+ * Brings every object of the given outputs (a directory's tree, or a file) that `odb` lacks from
+ * a remote. Trees come first, a level at a time, held in memory to learn which files are needed;
+ * they are stored only after their files, so a tree in a cache always has its whole subtree.
+ */
+export async function fetchObjects(
+  objects: RemoteObjects,
+  odb: ObjectStore,
+  roots: ReadonlyArray<{oid: string; dir: boolean}>,
+  options: {jobs: number; onProgress?: (files: number, bytes: number) => void},
+): Promise<{transferred: number; skipped: number}> {
+  const {jobs} = options
   let transferred = 0
   let skipped = 0
   let bytes = 0
@@ -108,16 +126,14 @@ export async function fetch(targets: string[] = [], options: TransferOptions = {
     bytes += size
     options.onProgress?.(transferred, bytes)
   }
-  // Trees first, a level at a time, held in memory to learn which files are needed; stored
-  // only after their files, so a tree in the cache always has its whole subtree.
   const fetchedTrees: Buffer[] = []
   const blobs = new Set<string>()
-  let level = outs.filter((t) => t.out.nfiles !== undefined).map((t) => t.out.oid)
-  for (const t of outs) if (t.out.nfiles === undefined) blobs.add(t.out.oid)
+  let level = roots.filter((r) => r.dir).map((r) => r.oid)
+  for (const r of roots) if (!r.dir) blobs.add(r.oid)
   const seen = new Set<string>()
   while (level.length > 0) {
     const wanted = level.filter((oid) => !seen.has(oid) && seen.add(oid)).filter((oid) => {
-      if (!repo.odb.has(oid)) return true
+      if (!odb.has(oid)) return true
       skipped++ // present locally: its whole subtree is too
       return false
     })
@@ -126,7 +142,7 @@ export async function fetch(targets: string[] = [], options: TransferOptions = {
     for (const oid of wanted) {
       const treeBytes = got.get(oid)!
       fetchedTrees.push(treeBytes)
-      for (const e of decodeTree(treeBytes, `tree object ${oid} from remote ${name}`)) {
+      for (const e of decodeTree(treeBytes, `tree object ${oid} from remote ${objects.where}`)) {
         if (e.kind === 'tree') nextLevel.push(e.oid)
         else blobs.add(e.oid)
       }
@@ -134,14 +150,14 @@ export async function fetch(targets: string[] = [], options: TransferOptions = {
     level = nextLevel
   }
   const wanted = [...blobs].filter((oid) => {
-    if (!repo.odb.has(oid)) return true
+    if (!odb.has(oid)) return true
     skipped++
     return false
   })
-  if (wanted.length > 0) await objects.receive(wanted, {into: repo.odb.dirs, jobs, onReceived})
+  if (wanted.length > 0) await objects.receive(wanted, {into: odb.dirs, jobs, onReceived})
   // Deepest trees were fetched last: store in reverse so each tree follows its subtrees.
-  for (const b of fetchedTrees.reverse()) repo.odb.putBytes(b)
-  return {remote: name, transferred, skipped}
+  for (const b of fetchedTrees.reverse()) odb.putBytes(b)
+  return {transferred, skipped}
 }
 
 export async function pull(targets: string[] = [], options: TransferOptions & {force?: boolean} = {}): Promise<TransferResult & {checkout: CheckoutResult}> {

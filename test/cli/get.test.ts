@@ -1,4 +1,4 @@
-import {chmodSync, existsSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {chmodSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 
@@ -14,6 +14,18 @@ function source() {
   writeFileSync(join(repo, 'model.bin'), 'model v2')
   dv(repo, 'commit', '-m', 'v2').ok()
   return repo
+}
+
+/** The source with a directory remote in its committed config, pushed; then its cache is gone. */
+function pushedSource() {
+  const src = source()
+  const store = join(tempDir(), 'store')
+  dv(src, 'remote', 'add', '-d', 'store', store).ok()
+  git(src, 'add', '-A')
+  git(src, 'commit', '-q', '-m', 'remote')
+  dv(src, 'push', '--all-commits').ok()
+  rmSync(join(src, '.dv/cache'), {recursive: true, force: true})
+  return {src, store}
 }
 
 describe('dv get', () => {
@@ -40,8 +52,34 @@ describe('dv get', () => {
     dv(here, 'get', src, 'data', '--force').ok()
     expect(readFileSync(join(here, 'data/x.txt'), 'utf8')).toBe('x v2\n')
     expect(dv(here, 'get', src, 'nope').stderr.trim()).toBe(`ERROR: nope is not tracked by dv in ${src} at HEAD`)
-    expect(dv(here, 'get', here, 'data').stderr.trim()).toBe(`ERROR: ${here} is not a dv repository (no .dv/cache)`)
+    expect(dv(here, 'get', here, 'data', '-o', 'z').stderr.trim()).toBe(`ERROR: ${here} is not a dv repository (no .dv directory)`)
     expect(dv(here, 'get', src, 'data', '--rev', 'no-such-rev', '-o', 'z').stderr.trim()).toBe('ERROR: unknown revision "no-such-rev"')
+  })
+
+  it('from a git URL, or a source whose cache is elsewhere, the data comes from the source\'s remote', () => {
+    const {src} = pushedSource()
+    const here = tempDir()
+    expect(dv(here, 'get', `file://${src}`, 'data').ok().stdout).toBe(`${here}/data: 2 files, 7 B (data at HEAD)\n`)
+    expect(readFileSync(join(here, 'data/sub/y.txt'), 'utf8')).toBe('y\n')
+    dv(here, 'get', src, 'model.bin', '--rev', 'v1', '-o', 'm1').ok()
+    expect(readFileSync(join(here, 'm1'), 'utf8')).toBe('model v1')
+    // Imports too, recording the URL as given; update fetches the newer version the same way.
+    const repo = makeRepo()
+    const r = dv(repo, 'import', `file://${src}`, 'model.bin', '--rev', 'v1').ok()
+    expect(r.stdout).toContain('model.bin')
+    expect(readFileSync(join(repo, 'model.bin.dv'), 'utf8')).toContain(`url: file://${src}\n    rev: v1\n`)
+    expect(readFileSync(join(repo, 'model.bin'), 'utf8')).toBe('model v1')
+    dv(repo, 'update', 'model.bin', '--rev', 'main').ok()
+    expect(readFileSync(join(repo, 'model.bin'), 'utf8')).toBe('model v2')
+  })
+
+  it('a source with neither its cache here nor a remote is named as such', () => {
+    const src = source()
+    rmSync(join(src, '.dv/cache'), {recursive: true, force: true})
+    git(src, 'add', '-A')
+    git(src, 'commit', '-q', '-m', 'config')
+    expect(dv(tempDir(), 'get', `file://${src}`, 'data').stderr.trim()).toBe(`ERROR: file://${src}: its data is not in a cache here, and it has no default remote to fetch it from`)
+    expect(dv(tempDir(), 'get', 'file:///no/such/repo', 'data').stderr.trim()).toMatch(/^ERROR: cannot clone file:\/\/\/no\/such\/repo: .+$/)
   })
 
   it('refuses a corrupted object in the source cache and writes nothing', () => {
