@@ -6,10 +6,10 @@ import {get} from '../repo/get.js'
 
 export default class Get extends DvCommand {
   static override summary = 'Copy a tracked dataset or model out of another dv repository.'
-  static override description = `Reads the target's pointer in REPOSITORY (a local path) at --rev (default HEAD: any branch, tag or commit of that repository) and writes the data to --out (default: the target's name here). Objects come from that repository's cache and are checked against their ids. Nothing is tracked in the current directory; it does not even need to be a repository.`
+  static override description = `Reads the target's pointer in REPOSITORY (a local path or any git URL) at --rev (default HEAD: any branch, tag or commit of that repository) and writes the data to --out (default: the target's name here). Objects come from that repository's cache when it is on this machine, else from its default remote (as its committed .dv/config names it), and are checked against their ids. Nothing is tracked in the current directory; it does not even need to be a repository.`
   static override examples = ['<%= config.bin %> get ../datasets data/images', '<%= config.bin %> get /srv/ml-repo models/model.onnx --rev v2.0 -o model-v2.onnx']
   static override args = {
-    repository: Args.string({ignoreStdin: true, description: 'The dv repository to copy from (a local path).', required: true}),
+    repository: Args.string({ignoreStdin: true, description: 'The dv repository to copy from (a local path or git URL).', required: true}),
     target: Args.string({ignoreStdin: true, description: 'A tracked path or pointer file in that repository.', required: true}),
   }
   static override flags = {

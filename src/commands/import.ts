@@ -5,10 +5,10 @@ import {importData} from '../repo/import.js'
 
 export default class Import extends DvCommand {
   static override summary = 'Track a dataset or model from another dv repository, with its origin.'
-  static override description = `Like 'dv get', but the data becomes part of this repository: its objects go into the cache, it is checked out at --out (default: the target's name), and <out>.dv records where it came from (deps: repo url, rev, rev_lock) so 'dv update' can move it to a newer version. The source must be a local dv repository for now.`
+  static override description = `Like 'dv get', but the data becomes part of this repository: its objects go into the cache, it is checked out at --out (default: the target's name), and <out>.dv records where it came from (deps: repo url, rev, rev_lock) so 'dv update' can move it to a newer version. The source is a local path or any git URL; its objects come as for 'dv get'.`
   static override examples = ['<%= config.bin %> import ../datasets data/images', '<%= config.bin %> import ../datasets data/images --rev v2.0 -o images']
   static override args = {
-    repository: Args.string({ignoreStdin: true, description: 'The dv repository to import from (a local path).', required: true}),
+    repository: Args.string({ignoreStdin: true, description: 'The dv repository to import from (a local path or git URL).', required: true}),
     target: Args.string({ignoreStdin: true, description: 'A tracked path or pointer file in that repository.', required: true}),
   }
   static override flags = {

@@ -6,7 +6,7 @@ import {push} from '../repo/transfer.js'
 
 export default class Push extends DvCommand {
   static override summary = 'Send the data of tracked paths to a remote.'
-  static override description = "Uploads the objects of the targets (default: every pointer) that the remote does not have yet, deciding what is missing from one listing of the remote. Files go before the trees that name them, and an object becomes visible on the remote only once complete, so an interrupted push can simply be run again."
+  static override description = "Uploads the objects of the targets (default: every pointer) that the remote does not have yet, deciding what is missing from listings of the remote. Objects under 1 MiB travel in packs (tar files with an index), larger ones alone. Files go before the trees that name them, and nothing becomes visible on the remote until complete, so an interrupted push can simply be run again."
   static override examples = ['<%= config.bin %> push', '<%= config.bin %> push data/images -r backup -j 8']
   static override strict = false
   static override args = targetsArg
