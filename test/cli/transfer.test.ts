@@ -119,7 +119,7 @@ describe('dv push, fetch, pull (directory remote)', () => {
     expect(countObjects(join(clone, '.dv/cache/objects'))).toBe(5)
   })
 
-  it('a push killed with SIGKILL leaves only complete packs, and running it again finishes the job', async () => {
+  it('a push or pull killed with SIGKILL leaves only complete objects, and running it again finishes the job', async () => {
     const repo = makeRepo()
     const remote = join(tempDir(), 'remote')
     const files: Record<string, Buffer> = {}
@@ -144,9 +144,20 @@ describe('dv push, fetch, pull (directory remote)', () => {
     expect(done).toBeLessThan(1500 + 31)
     const again = dv(repo, 'push', '--json').ok().json<{transferred: number; skipped: number}>()
     expect(again).toEqual({remote: 'store', transferred: 1500 + 31 - done, skipped: done})
+    // A pull killed part-way leaves only whole objects in the cache, and no tree without its
+    // files; run again, it fetches only the rest.
     const clone = join(tempDir(), 'clone')
     git(tempDir(), 'clone', '-q', repo, clone)
-    dv(clone, 'pull').ok()
+    const objects = join(clone, '.dv/cache/objects')
+    const puller = spawn(process.execPath, [BIN, 'pull', '-j', '1'], {cwd: clone, env: testEnv(join(tempDir(), 'home')), stdio: 'ignore'})
+    const pulled = new Promise<NodeJS.Signals | null>((resolve) => puller.once('exit', (_code, signal) => resolve(signal)))
+    while (countObjects(objects) < 300 && puller.exitCode === null) await new Promise((r) => setTimeout(r, 5))
+    puller.kill('SIGKILL')
+    expect(await pulled).toBe('SIGKILL')
+    const have = countObjects(objects)
+    expect(have).toBeLessThan(1500 + 31)
+    expect(dv(clone, 'status', '-c', '--json').ok().json()).toEqual({'data.dv': [{path: 'data', state: 'not fetched'}]})
+    expect(dv(clone, 'pull', '--json').ok().json()).toMatchObject({transferred: 1500 + 31 - have})
     for (const [rel, bytes] of Object.entries(files).filter((_, i) => i % 97 === 0)) expect(readFileSync(join(clone, rel)).equals(bytes)).toBe(true)
     expect(dv(clone, 'status', '--json').ok().json()).toEqual({})
   })
