@@ -29,7 +29,7 @@ export default class Clone extends DvCommand {
       throw new GitError(`git clone: ${msg.replace(/^fatal: /, '')}`)
     }
     const progress = this.progress('Pulling')
-    const r = await pull([], {cwd: dir, remote: flags.remote, jobs: flags.jobs, onProgress: progress.update})
+    const r = await pull([], {cwd: dir, remote: flags.remote, jobs: flags.jobs, onProgress: progress.update, onTotal: progress.total})
     progress.done()
     this.say(`cloned into ${dir}: ${r.transferred} objects fetched, ${r.checkout.added.length} files checked out`)
     for (const f of r.checkout.failed) process.stderr.write(`ERROR: ${f.error}\n`)

@@ -19,7 +19,7 @@ export default class Fetch extends DvCommand {
   async run(): Promise<void> {
     const {argv, flags} = await this.parse(Fetch)
     const progress = this.progress('Fetching')
-    const r = await fetch(argv as string[], {remote: flags.remote, jobs: flags.jobs, ...revisionSelection(flags), onProgress: progress.update})
+    const r = await fetch(argv as string[], {remote: flags.remote, jobs: flags.jobs, ...revisionSelection(flags), onProgress: progress.update, onTotal: progress.total})
     progress.done()
     if (flags.json) return this.printJson(r)
     this.say(`${r.transferred} objects fetched (${r.skipped} already there) — remote ${r.remote}`)

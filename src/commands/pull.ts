@@ -19,7 +19,7 @@ export default class Pull extends DvCommand {
   async run(): Promise<void> {
     const {argv, flags} = await this.parse(Pull)
     const progress = this.progress('Pulling')
-    const r = await pull(argv as string[], {remote: flags.remote, jobs: flags.jobs, force: flags.force, onProgress: progress.update})
+    const r = await pull(argv as string[], {remote: flags.remote, jobs: flags.jobs, force: flags.force, onProgress: progress.update, onTotal: progress.total})
     progress.done()
     if (flags.json) return this.printJson(r)
     const c = r.checkout

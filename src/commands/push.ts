@@ -19,7 +19,7 @@ export default class Push extends DvCommand {
   async run(): Promise<void> {
     const {argv, flags} = await this.parse(Push)
     const progress = this.progress('Pushing')
-    const r = await push(argv as string[], {remote: flags.remote, jobs: flags.jobs, ...revisionSelection(flags), onProgress: progress.update})
+    const r = await push(argv as string[], {remote: flags.remote, jobs: flags.jobs, ...revisionSelection(flags), onProgress: progress.update, onTotal: progress.total})
     progress.done()
     if (flags.json) return this.printJson(r)
     this.say(`${r.transferred} objects pushed (${r.skipped} already there) — remote ${r.remote}`)

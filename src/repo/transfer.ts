@@ -23,6 +23,8 @@ export interface TransferOptions extends RevisionSelection {
   remote?: string
   jobs?: number
   onProgress?: (files: number, bytes: number) => void
+  /** Told what is to be moved, once known (for a progress bar). */
+  onTotal?: (files: number, bytes: number) => void
 }
 
 export interface TransferResult {
@@ -90,8 +92,12 @@ export async function push(targets: string[] = [], options: TransferOptions = {}
     options.onProgress?.(transferred, bytes)
   }
   // Files first, then trees in order: a tree on the remote always has its whole subtree.
-  await objects.send(repo.odb.dirs.objects, blobs.filter((o) => !there.has(o.oid)), {jobs, onSent})
-  await objects.send(repo.odb.dirs.objects, trees.filter((o) => !there.has(o.oid)), {ordered: true, jobs, onSent})
+  const missingBlobs = blobs.filter((o) => !there.has(o.oid))
+  const missingTrees = trees.filter((o) => !there.has(o.oid))
+  const all = [...missingBlobs, ...missingTrees]
+  options.onTotal?.(all.length, all.reduce((n, o) => n + o.size, 0))
+  await objects.send(repo.odb.dirs.objects, missingBlobs, {jobs, onSent})
+  await objects.send(repo.odb.dirs.objects, missingTrees, {ordered: true, jobs, onSent})
   return {remote: name, transferred, skipped: blobs.length + trees.length - transferred}
 }
 
@@ -101,8 +107,8 @@ export async function fetch(targets: string[] = [], options: TransferOptions = {
   await loadHasher()
   const {name, objects} = openRemote(repo, options.remote)
   const outs = await transferOuts(repo, targets, cwd, options)
-  const roots = outs.map((t) => ({oid: t.out.oid, dir: t.out.nfiles !== undefined}))
-  const r = await fetchObjects(objects, repo.odb, roots, {jobs: options.jobs ?? defaultJobs(), onProgress: options.onProgress})
+  const roots = outs.map((t) => ({oid: t.out.oid, dir: t.out.nfiles !== undefined, size: t.out.size}))
+  const r = await fetchObjects(objects, repo.odb, roots, {jobs: options.jobs ?? defaultJobs(), onProgress: options.onProgress, onTotal: options.onTotal})
   return {remote: name, ...r}
 }
 
@@ -114,8 +120,8 @@ export async function fetch(targets: string[] = [], options: TransferOptions = {
 export async function fetchObjects(
   objects: RemoteObjects,
   odb: ObjectStore,
-  roots: ReadonlyArray<{oid: string; dir: boolean}>,
-  options: {jobs: number; onProgress?: (files: number, bytes: number) => void},
+  roots: ReadonlyArray<{oid: string; dir: boolean; size?: number}>,
+  options: {jobs: number; onProgress?: (files: number, bytes: number) => void; onTotal?: (files: number, bytes: number) => void},
 ): Promise<{transferred: number; skipped: number}> {
   const {jobs} = options
   let transferred = 0
@@ -127,9 +133,9 @@ export async function fetchObjects(
     options.onProgress?.(transferred, bytes)
   }
   const fetchedTrees: Buffer[] = []
-  const blobs = new Set<string>()
+  const blobs = new Map<string, number>() // file → size, when a tree told it
   let level = roots.filter((r) => r.dir).map((r) => r.oid)
-  for (const r of roots) if (!r.dir) blobs.add(r.oid)
+  for (const r of roots) if (!r.dir) blobs.set(r.oid, r.size ?? 0)
   const seen = new Set<string>()
   while (level.length > 0) {
     const wanted = level.filter((oid) => !seen.has(oid) && seen.add(oid)).filter((oid) => {
@@ -144,17 +150,20 @@ export async function fetchObjects(
       fetchedTrees.push(treeBytes)
       for (const e of decodeTree(treeBytes, `tree object ${oid} from remote ${objects.where}`)) {
         if (e.kind === 'tree') nextLevel.push(e.oid)
-        else blobs.add(e.oid)
+        else blobs.set(e.oid, e.size)
       }
     }
     level = nextLevel
   }
-  const wanted = [...blobs].filter((oid) => {
+  const wanted = [...blobs.keys()].filter((oid) => {
     if (!odb.has(oid)) return true
     skipped++
     return false
   })
-  if (wanted.length > 0) await objects.receive(wanted, {into: odb.dirs, jobs, onReceived})
+  if (wanted.length > 0) {
+    options.onTotal?.(transferred + wanted.length, bytes + wanted.reduce((n, oid) => n + (blobs.get(oid) ?? 0), 0))
+    await objects.receive(wanted, {into: odb.dirs, jobs, onReceived})
+  }
   // Deepest trees were fetched last: store in reverse so each tree follows its subtrees.
   for (const b of fetchedTrees.reverse()) odb.putBytes(b)
   return {transferred, skipped}
@@ -162,6 +171,7 @@ export async function fetchObjects(
 
 export async function pull(targets: string[] = [], options: TransferOptions & {force?: boolean} = {}): Promise<TransferResult & {checkout: CheckoutResult}> {
   const fetched = await fetch(targets, options)
+  options.onTotal?.(0, 0) // checkout's own count follows
   const result = await checkout(targets, {cwd: options.cwd, force: options.force, onProgress: options.onProgress})
   return {...fetched, checkout: result}
 }

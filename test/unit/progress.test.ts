@@ -25,6 +25,16 @@ describe('progress', () => {
     expect(writes.at(-1)).toBe('\r\x1b[K')
   })
 
+  it('shows a bar and a percentage once the total is known', () => {
+    vi.useFakeTimers()
+    const {stream, writes} = fakeStream(true)
+    const p = new Progress('Pushing', false, stream)
+    p.total(200, 8 * 1024 * 1024)
+    vi.advanceTimersByTime(2000)
+    p.update(50, 2 * 1024 * 1024)
+    expect(writes).toEqual(['\r\x1b[KPushing: [#####---------------] 25% 50/200 files, 2.00 MiB/8.00 MiB (1.00 MiB/s)'])
+  })
+
   it('stays silent on a pipe and with --quiet', () => {
     vi.useFakeTimers()
     for (const [tty, quiet] of [[false, false], [true, true]]) {
