@@ -81,7 +81,6 @@ export async function push(targets: string[] = [], options: TransferOptions = {}
   await loadHasher()
   const {name, objects} = openRemote(repo, options.remote)
   const {blobs, trees} = localObjects(repo, await transferOuts(repo, targets, cwd, options))
-  for (const {oid} of blobs) if (!repo.odb.has(oid)) throw new MissingObjectError(oid)
   const jobs = options.jobs ?? defaultJobs()
   const there = await objects.inventory(jobs)
   let transferred = 0
@@ -93,6 +92,7 @@ export async function push(targets: string[] = [], options: TransferOptions = {}
   }
   // Files first, then trees in order: a tree on the remote always has its whole subtree.
   const missingBlobs = blobs.filter((o) => !there.has(o.oid))
+  for (const {oid} of missingBlobs) if (!repo.odb.has(oid)) throw new MissingObjectError(oid)
   const missingTrees = trees.filter((o) => !there.has(o.oid))
   const all = [...missingBlobs, ...missingTrees]
   options.onTotal?.(all.length, all.reduce((n, o) => n + o.size, 0))

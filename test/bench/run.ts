@@ -5,6 +5,9 @@
  * generated workloads, and measures in the same run, on the same files:
  *   references: b3sum single-thread and parallel, cp -r, git status (on a git repo holding the
  *   same tree); peers: git-annex add and git-lfs add (one run each; skip with --no-peers).
+ * Transfer (W2, W3; skip with --no-transfer): dv push (cold, then no-op) to a fresh directory
+ * remote and a fresh prefix on the S3 test server (test/s3-server.mjs), and dv pull into a fresh
+ * git clone, with bytes moved and the S3 server's request count; cp -r of the tree as reference.
  * Wall time is process.hrtime around spawnSync; peak RSS comes from /usr/bin/time -f %M.
  * Page caches are never dropped: every number is a warm-cache number, taken the same way for
  * dv and for the references.
@@ -35,6 +38,8 @@ import * as os from 'node:os'
 import {dirname, join, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
+import {startS3Server, type S3Server} from '../s3-control.js'
+
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const GEN_VERSION = 1
 const KiB = 1024
@@ -57,6 +62,9 @@ interface Options {
   startup: boolean
   startupRuns: number
   keep: boolean
+  transfer: boolean
+  /** Runs of the transfer steps (default: --runs). */
+  transferRuns: number | undefined
 }
 
 const HELP = `usage: npm run bench -- [options]
@@ -75,6 +83,12 @@ const HELP = `usage: npm run bench -- [options]
   --no-startup         skip the tiny-repo startup comparison
   --startup-runs N     runs of the startup comparison (default 10)
   --keep               keep the per-run repositories (default: removed after each run)
+  --no-transfer        skip the transfer steps (default: on; env DV_BENCH_TRANSFER=0): for W2 and W3,
+                       dv push (cold, then no-op) to a fresh directory remote and to a fresh prefix on
+                       the S3 test server, and dv pull into a fresh git clone, each --runs times
+  --transfer           run them (the default)
+  --transfer-runs N    runs of the transfer steps, medians reported (default: --runs; at full size a
+                       W3 transfer run creates 400,000 files in its two pulls: minutes a run)
 `
 
 function parseOptions(argv: string[]): Options {
@@ -92,6 +106,8 @@ function parseOptions(argv: string[]): Options {
     startup: true,
     startupRuns: 10,
     keep: false,
+    transfer: env.DV_BENCH_TRANSFER !== '0',
+    transferRuns: undefined,
   }
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]
@@ -116,6 +132,9 @@ function parseOptions(argv: string[]): Options {
       case '--no-startup': o.startup = false; break
       case '--startup-runs': o.startupRuns = Number(value()); break
       case '--keep': o.keep = true; break
+      case '--transfer': o.transfer = true; break
+      case '--no-transfer': o.transfer = false; break
+      case '--transfer-runs': o.transferRuns = Number(value()); break
       case '-h': case '--help': process.stdout.write(HELP); process.exit(0)
       default: throw new Error(`unknown option ${a}\n\n${HELP}`)
     }
@@ -124,6 +143,7 @@ function parseOptions(argv: string[]): Options {
   for (const w of o.only) if (!['W1', 'W2', 'W3'].includes(w)) throw new Error(`unknown workload ${w} (W1, W2, W3)`)
   for (const p of o.peers) if (!['annex', 'lfs'].includes(p.split(':')[0])) throw new Error(`unknown peer ${p} (annex, lfs)`)
   if (!(o.runs >= 1) || !Number.isInteger(o.runs)) throw new Error('--runs must be a positive integer')
+  if (o.transferRuns !== undefined && (!(o.transferRuns >= 1) || !Number.isInteger(o.transferRuns))) throw new Error('--transfer-runs must be a positive integer')
   if (!(o.scale > 0)) throw new Error('--scale must be > 0')
   o.dir = resolve(o.dir)
   return o
@@ -272,6 +292,10 @@ interface Sample {
   timedOut: boolean
   stdout: string
   stderr: string
+  /** Transfer steps: bytes moved (push: what the remote grew by; pull: what the clone's cache received). */
+  bytes?: number
+  /** Transfer steps to S3: requests the test server saw during the command. */
+  requests?: number
 }
 
 const HAVE_TIME = existsSync('/usr/bin/time')
@@ -354,7 +378,8 @@ class Steps {
     else if (sample.rc !== 0) step.problems.push(`rc ${sample.rc}: ${firstLine(sample.stderr || sample.stdout)}`)
     if (problem) step.problems.push(problem)
     const rss = sample.rssKiB === undefined ? '' : `, ${(sample.rssKiB / 1024).toFixed(0)} MiB`
-    log(`  ${name}: ${sample.s.toFixed(3)} s${rss}${sample.rc !== 0 ? ` (rc ${sample.rc})` : ''}${problem ? ` — ${problem}` : ''}`)
+    const moved = (sample.bytes === undefined ? '' : `, ${fmtBytes(sample.bytes)} moved`) + (sample.requests === undefined ? '' : `, ${sample.requests} requests`)
+    log(`  ${name}: ${sample.s.toFixed(3)} s${rss}${moved}${sample.rc !== 0 ? ` (rc ${sample.rc})` : ''}${problem ? ` — ${problem}` : ''}`)
     return sample
   }
 }
@@ -364,6 +389,8 @@ interface WorkloadResult {
   dv: Steps
   refs: Steps
   peers: Steps
+  /** dv push / dv pull (W2, W3): step names start with the remote kind, `dir: ` or `s3: `. */
+  transfer: Steps
   notes: string[]
 }
 
@@ -378,6 +405,10 @@ const median = (xs: number[]) => {
 const med = (s: Step | undefined) => (s ? median(s.samples.filter((x) => !x.timedOut).map((x) => x.s)) : NaN)
 const ok = (s: Step | undefined) => !!s && s.samples.length > 0 && s.problems.length === 0
 const peakRss = (s: Step) => Math.max(...s.samples.map((x) => x.rssKiB ?? NaN))
+/** Median of a transfer figure over the runs that have it. */
+const medOf = (s: Step | undefined, key: 'bytes' | 'requests') => (s ? median(s.samples.flatMap((x) => (x[key] === undefined ? [] : [x[key]!]))) : NaN)
+/** A step by name, without creating it (Steps.get creates). */
+const find = (steps: Steps, name: string) => steps.list.find((x) => x.name === name)
 
 function fmtBytes(n: number): string {
   if (n >= GiB) return `${(n / GiB).toFixed(2)} GiB`
@@ -435,7 +466,8 @@ function b3map(cwd: string, rels: string[]): Map<string, string> {
   return m
 }
 
-function countFiles(p: string): {files: number; bytes: number} {
+/** Files and bytes under `p`; with `only`, just the files whose name it accepts. */
+function countFiles(p: string, only?: (name: string) => boolean): {files: number; bytes: number} {
   if (!existsSync(p)) return {files: 0, bytes: 0}
   const st = statSync(p)
   if (!st.isDirectory()) return {files: 1, bytes: st.size}
@@ -447,7 +479,7 @@ function countFiles(p: string): {files: number; bytes: number} {
     for (const e of readdirSync(d, {withFileTypes: true})) {
       const q2 = join(d, e.name)
       if (e.isDirectory()) stack.push(q2)
-      else if (e.isFile()) {
+      else if (e.isFile() && (!only || only(e.name))) {
         files++
         bytes += statSync(q2).size
       }
@@ -487,8 +519,8 @@ function ensureGitScratch(o: Options, w: Workload, src: string): string {
 // ---------------------------------------------------------------------------------------------
 // One workload
 
-function benchWorkload(o: Options, w: Workload): WorkloadResult {
-  const res: WorkloadResult = {w, dv: new Steps(), refs: new Steps(), peers: new Steps(), notes: []}
+async function benchWorkload(o: Options, w: Workload, s3: S3Server | string): Promise<WorkloadResult> {
+  const res: WorkloadResult = {w, dv: new Steps(), refs: new Steps(), peers: new Steps(), transfer: new Steps(), notes: []}
   const src = ensureSource(o, w)
   const gitScratch = w.isDir ? ensureGitScratch(o, w, src) : undefined
   if (!gitScratch) res.notes.push('git status reference not measured for W1 (one big blob in git is not a meaningful comparison).')
@@ -628,9 +660,13 @@ function benchWorkload(o: Options, w: Workload): WorkloadResult {
     res.dv.add('dv checkout (workspace deleted)', r, problem)
     statusStep('dv status (after checkout)', expectClean)
 
+    // Transfer steps, after the last run, from its repo (data v2 committed, workspace clean).
+    if (run === o.runs && o.transfer && w.isDir) await benchTransfer(o, w, res, repo, s3)
+
     if (!o.keep) rmTree(repo)
     syncDisks()
   }
+  if (o.transfer && !w.isDir) res.notes.push('transfer (dv push / dv pull) measured for W2 and W3 only.')
 
   for (const spec of o.peers) {
     const [peer, ...only] = spec.split(':').map((x) => x.trim())
@@ -672,6 +708,131 @@ function benchPeer(o: Options, w: Workload, res: WorkloadResult, peer: string): 
   } finally {
     if (!o.keep) rmTree(dir)
     syncDisks()
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Transfer: dv push and dv pull, to a directory remote and to the S3 test server
+
+const S3_BUCKET = 'dv-test' // configured by test/s3-server.mjs
+const S3_KEY = 'S3RVER' // s3rver's fixed access key id and secret
+
+/** Parses `N objects pushed (M already there)` / `N objects fetched (M already there)`. */
+function movedCounts(stdout: string): {moved: number; there: number} | undefined {
+  const m = /(\d+) objects (?:pushed|fetched) \((\d+) already there\)/.exec(stdout)
+  return m ? {moved: Number(m[1]), there: Number(m[2])} : undefined
+}
+
+/**
+ * For each run and each remote kind, a fresh remote (a new directory; a new prefix on the S3
+ * server), configured in `repo` with `dv remote add -d` and committed to git: `dv push` (remote
+ * empty), `dv push` again (no-op), then `dv pull` in a fresh `git clone` of `repo` (cold cache;
+ * the S3 credentials set with --local there). The clone's data is checked once per remote kind.
+ * Reference: `cp -r` of the tree into a fresh directory, right before the pushes of each run.
+ */
+async function benchTransfer(o: Options, w: Workload, res: WorkloadResult, repo: string, s3: S3Server | string): Promise<void> {
+  const env = {...process.env, NO_COLOR: '1'}
+  const dvT = (args: string[], cwd: string) => timed(['node', o.bin, ...args], cwd, o.timeout, env)
+  const dvM = (args: string[], cwd: string) => must(['node', o.bin, ...args], cwd, `dv ${args.join(' ')}`)
+  const runsDir = join(o.dir, 'runs')
+  const remoteDir = join(runsDir, `${w.id}-remote`)
+  const clone = join(runsDir, `${w.id}-clone`)
+  const cpref = join(runsDir, `${w.id}-cpref`)
+  const kinds = typeof s3 === 'string' ? (['dir'] as const) : (['dir', 's3'] as const)
+  if (typeof s3 === 'string') res.notes.push(`S3 transfer not measured: ${s3}`)
+  const sample = pick(w, 20, 0.1)
+  const want = countFiles(join(repo, w.target))
+  const wantB3 = b3map(repo, sample)
+  const checked = new Set<string>()
+
+  const runs = o.transferRuns ?? o.runs
+  for (let run = 1; run <= runs; run++) {
+    log(`${w.id} transfer run ${run}/${runs}: ${kinds.join(', ')}`)
+    requireFree(o.dir, w.bytes * 4.5 + 512 * MiB, `${w.id} transfer run ${run}`)
+    // The reference right before the pushes: file creation speed on this VM drifts (see the checkout step).
+    rmTree(cpref)
+    mkdirSync(cpref, {recursive: true})
+    syncDisks()
+    res.refs.add('cp -r (right before push)', timed(['cp', '-r', w.target, join(cpref, w.target)], repo, o.timeout))
+    rmTree(cpref)
+
+    for (const kind of kinds) {
+      const server = kind === 's3' ? (s3 as S3Server) : undefined
+      const prefix = `bench/${w.name}-run${run}-${Date.now().toString(36)}`
+      const serverPrefix = server ? join(server.dir, S3_BUCKET, ...prefix.split('/')) : ''
+      const remoteBytes = () => (server ? countFiles(serverPrefix, (n) => n.endsWith('._S3rver_object')) : countFiles(remoteDir)).bytes
+      const cacheBytes = () => countFiles(join(clone, '.dv', 'cache', 'objects')).bytes
+      const credentials = (cwd: string) => {
+        dvM(['remote', 'modify', '--local', 's3', 'access_key_id', S3_KEY], cwd)
+        dvM(['remote', 'modify', '--local', 's3', 'secret_access_key', S3_KEY], cwd)
+      }
+      try {
+        // A fresh remote, made the default and committed, so the clone below sees it.
+        if (server) {
+          dvM(['remote', 'add', '-f', '-d', 's3', `s3://${S3_BUCKET}/${prefix}`], repo)
+          dvM(['remote', 'modify', 's3', 'endpointurl', server.endpoint], repo)
+          credentials(repo)
+        } else {
+          rmTree(remoteDir)
+          mkdirSync(remoteDir, {recursive: true})
+          dvM(['remote', 'add', '-f', '-d', 'store', remoteDir], repo)
+        }
+        must(['git', 'add', '--', '.dv/config'], repo)
+        must(['git', 'commit', '-q', '--allow-empty', '-m', `bench: remote ${kind}, run ${run}`], repo)
+
+        const step = async (name: string, args: string[], cwd: string, bytesOf: () => number, check: (s: Sample) => string | undefined) => {
+          syncDisks()
+          const b0 = bytesOf()
+          const r0 = server ? await server.requests() : 0
+          const s = dvT(args, cwd)
+          if (server) s.requests = (await server.requests()) - r0
+          s.bytes = bytesOf() - b0
+          res.transfer.add(`${kind}: ${name}`, s, s.rc === 0 ? check(s) : undefined)
+          return s
+        }
+        await step('dv push (cold)', ['push'], repo, remoteBytes, (s) => {
+          const c = movedCounts(s.stdout)
+          if (c && (c.moved === 0 || c.there !== 0)) return `pushed ${c.moved}, ${c.there} already there (remote was empty)`
+          if (!s.bytes) return 'nothing arrived on the remote'
+          return s.bytes < want.bytes ? `remote holds ${s.bytes} B, less than the ${want.bytes} B of data` : undefined
+        })
+        await step('dv push (no-op)', ['push'], repo, remoteBytes, (s) => {
+          const c = movedCounts(s.stdout)
+          if (c && c.moved !== 0) return `pushed ${c.moved} objects again`
+          return s.bytes ? `remote grew by ${s.bytes} B` : undefined
+        })
+
+        rmTree(clone)
+        must(['git', 'clone', '-q', repo, clone], runsDir)
+        if (server) credentials(clone)
+        await step('dv pull (fresh clone)', ['pull'], clone, cacheBytes, (s) => {
+          const c = movedCounts(s.stdout)
+          if (c && c.there !== 0) return `fetched ${c.moved}, ${c.there} already there (cache was empty)`
+          const added = /(\d+) files added/.exec(s.stdout)
+          if (added && Number(added[1]) !== want.files) return `${added[1]} files added, expected ${want.files}`
+          if (checked.has(kind)) return undefined
+          // Once per remote kind: the clone's workspace matches what was pushed.
+          checked.add(kind)
+          const got = countFiles(join(clone, w.target))
+          if (got.files !== want.files || got.bytes !== want.bytes) return `clone has ${got.files} files / ${got.bytes} B, expected ${want.files} / ${want.bytes}`
+          const gotB3 = b3map(clone, sample)
+          const bad = sample.filter((p) => gotB3.get(p) !== wantB3.get(p))
+          if (bad.length) return `${bad.length} sampled files differ in the clone (e.g. ${bad[0]})`
+          const st = spawnSync('node', [o.bin, 'status', '--json'], {cwd: clone, env, encoding: 'utf8', maxBuffer: 1 << 30})
+          if (st.status !== 0) return `dv status in the clone: rc ${st.status}: ${firstLine(st.stderr)}`
+          return st.stdout.trim() === '{}' ? undefined : `dv status in the clone: ${firstLine(st.stdout)}`
+        })
+      } catch (error) {
+        res.transfer.get(`${kind}: dv push (cold)`).problems.push(`setup failed: ${(error as Error).message.split('\n')[0]}`)
+        log(`  ${kind}: setup failed: ${(error as Error).message.split('\n')[0]}`)
+      } finally {
+        if (!o.keep) {
+          rmTree(clone)
+          rmTree(server ? serverPrefix : remoteDir)
+        }
+        syncDisks()
+      }
+    }
   }
 }
 
@@ -755,8 +916,10 @@ interface Target {
   limit: number
   /** 'ratio' compares dv/ref with limit; 'abs' compares dv with limit (MiB). */
   kind: 'ratio' | 'abs'
-  /** For 'abs' targets: the unit of `dv` and `limit` (default MiB). */
-  unit?: 's' | 'MiB'
+  /** For 'abs' targets: the unit of `dv` and `limit` (default MiB); a finite `ref` is shown beside it. */
+  unit?: 's' | 'MiB' | 'requests'
+  /** For 'abs' targets: met at dv = limit too (≤ rather than <). */
+  atMost?: boolean
   failed?: string
 }
 
@@ -788,6 +951,11 @@ function targetsFor(results: WorkloadResult[], startup: StartupResult | undefine
     const c = w2.refs.get('cp -r (right before checkout)')
     const co = w2.dv.get('dv checkout (workspace deleted)')
     t.push({name: 'W2 dv checkout ≤ 2× cp -r', dv: med(co), ref: med(c), refName: 'cp -r (right before checkout)', limit: 2, kind: 'ratio', failed: fail(co, c)})
+    if (w2.transfer.list.length) {
+      const p = find(w2.transfer, 'dir: dv push (cold)')
+      const cr = find(w2.refs, 'cp -r (right before push)')
+      t.push({name: 'W2 dv push to a directory remote ≤ 2× cp -r', dv: med(p), ref: med(cr), refName: 'cp -r (right before push)', limit: 2, kind: 'ratio', failed: fail(p, cr)})
+    }
   }
   const w3 = get('W3')
   if (w3) {
@@ -799,7 +967,14 @@ function targetsFor(results: WorkloadResult[], startup: StartupResult | undefine
     const st = w3.dv.get('dv status (unchanged)')
     t.push({name: 'W3 dv add (unchanged) ≤ 2× git status', dv: med(ra), ref: med(g), refName: 'git status', limit: 2, kind: 'ratio', failed: fail(ra, g)})
     t.push({name: 'W3 dv status (unchanged) ≤ 2× git status', dv: med(st), ref: med(g), refName: 'git status', limit: 2, kind: 'ratio', failed: fail(st, g)})
-    const peak = Math.max(...w3.dv.list.map(peakRss))
+    if (w3.transfer.list.length) {
+      const p = find(w3.transfer, 's3: dv push (cold)')
+      t.push({name: 'W3 S3 push ≤ 500 requests', dv: medOf(p, 'requests'), ref: NaN, refName: '', limit: 500, kind: 'abs', unit: 'requests', atMost: true, failed: fail(p)})
+      const n = find(w3.transfer, 's3: dv push (no-op)')
+      const nd = find(w3.transfer, 'dir: dv push (no-op)')
+      t.push({name: 'W3 no-op push (S3) < 2 s', dv: med(n), ref: med(nd), refName: 'directory remote', limit: 2, kind: 'abs', unit: 's', failed: fail(n)})
+    }
+    const peak = Math.max(...[...w3.dv.list, ...w3.transfer.list].map(peakRss))
     t.push({name: 'W3 peak RSS of any dv command < 500 MiB', dv: peak / 1024, ref: NaN, refName: '', limit: 500, kind: 'abs', failed: HAVE_TIME ? undefined : 'no /usr/bin/time'})
   }
   if (startup) {
@@ -813,8 +988,10 @@ function targetTable(targets: Target[]): string[] {
   const lines = ['| target | dv | reference | ratio | result |', '|---|---:|---:|---:|---|']
   for (const t of targets) {
     if (t.kind === 'abs') {
-      const pass = t.dv < t.limit
-      lines.push(`| ${t.name} | ${t.unit === 's' ? `${fmtS(t.dv)} s` : `${t.dv.toFixed(0)} MiB`} | – | – | ${t.failed ? `FAIL (${t.failed})` : pass ? 'PASS' : 'MISS'} |`)
+      const pass = t.atMost ? t.dv <= t.limit : t.dv < t.limit
+      const fmt = (x: number) => (t.unit === 's' ? `${fmtS(x)} s` : t.unit === 'requests' ? `${Number.isFinite(x) ? x.toFixed(0) : '–'} requests` : `${x.toFixed(0)} MiB`)
+      const ref = Number.isFinite(t.ref) ? `${fmt(t.ref)} (${t.refName})` : '–'
+      lines.push(`| ${t.name} | ${fmt(t.dv)} | ${ref} | – | ${t.failed ? `FAIL (${t.failed})` : pass ? 'PASS' : 'MISS'} |`)
       continue
     }
     const ratio = t.dv / t.ref
@@ -825,11 +1002,19 @@ function targetTable(targets: Target[]): string[] {
 }
 
 function stepRows(steps: Steps, withRss = true): string[] {
-  const lines = [`| step | median s | min s | max s | runs |${withRss ? ' peak RSS MiB |' : ''} check |`, `|---|---:|---:|---:|---:|${withRss ? '---:|' : ''}---|`]
+  // Transfer steps carry bytes moved and S3 request counts: two more columns (medians over the runs).
+  const moved = steps.list.some((s) => s.samples.some((x) => x.bytes !== undefined || x.requests !== undefined))
+  const lines = [
+    `| step | median s | min s | max s | runs |${withRss ? ' peak RSS MiB |' : ''}${moved ? ' bytes moved | S3 requests |' : ''} check |`,
+    `|---|---:|---:|---:|---:|${withRss ? '---:|' : ''}${moved ? '---:|---:|' : ''}---|`,
+  ]
   for (const s of steps.list) {
     const xs = s.samples.map((x) => x.s)
     const check = s.problems.length ? [...new Set(s.problems)].join('; ').replace(/\|/g, '\\|') : 'ok'
-    lines.push(`| ${s.name} | ${fmtS(med(s))} | ${fmtS(Math.min(...xs))} | ${fmtS(Math.max(...xs))} | ${xs.length} |${withRss ? ` ${fmtMiB(peakRss(s))} |` : ''} ${check} |`)
+    const b = medOf(s, 'bytes')
+    const rq = medOf(s, 'requests')
+    const extra = moved ? ` ${Number.isFinite(b) ? fmtBytes(b) : '–'} | ${Number.isFinite(rq) ? rq.toFixed(0) : '–'} |` : ''
+    lines.push(`| ${s.name} | ${fmtS(med(s))} | ${fmtS(Math.min(...xs))} | ${fmtS(Math.max(...xs))} | ${xs.length} |${withRss ? ` ${fmtMiB(peakRss(s))} |` : ''}${extra} ${check} |`)
   }
   return lines
 }
@@ -852,7 +1037,7 @@ function report(o: Options, results: WorkloadResult[], startup: StartupResult | 
   L.push(`- load average at start / end: ${meta.load0.map((x) => x.toFixed(2)).join(' ')} / ${meta.load1.map((x) => x.toFixed(2)).join(' ')}`)
   L.push(`- node ${process.version}; dv: ${o.bin}, source tree ${meta.dvRev} at bench start`)
   L.push(`- ${toolVersion(['b3sum', '--version'])}; ${toolVersion(['git', '--version'])}; ${toolVersion(['git', 'annex', 'version'])}; ${toolVersion(['git', 'lfs', 'version'])}`)
-  L.push(`- scale ${o.scale}${o.scale === 1 ? ' (the sizes the targets are defined for)' : ' — **not** the issue’s sizes; the targets below are indicative only'}; runs ${o.runs}; peers (1 run each): ${o.peers.length ? o.peers.join(', ') : 'skipped'}`)
+  L.push(`- scale ${o.scale}${o.scale === 1 ? ' (the sizes the targets are defined for)' : ' — **not** the issue’s sizes; the targets below are indicative only'}; runs ${o.runs}; peers (1 run each): ${o.peers.length ? o.peers.join(', ') : 'skipped'}; transfer: ${o.transfer ? `${o.transferRuns ?? o.runs} runs` : 'skipped'}`)
   L.push('')
   for (const r of results) {
     L.push(`## ${r.w.id}: ${r.w.describe}`, '')
@@ -860,6 +1045,17 @@ function report(o: Options, results: WorkloadResult[], startup: StartupResult | 
     L.push(...stepRows(r.dv), '')
     L.push('References (same files, same run):', '')
     L.push(...stepRows(r.refs), '')
+    if (r.transfer.list.length) {
+      L.push(
+        'Transfer (from the last run\'s repo, pointers and `.dv/config` committed in git; a fresh remote per run: a new directory, a new prefix on the S3 test server; ' +
+          '`dv push` with the remote empty, `dv push` again, then `dv pull` in a fresh `git clone`, cold cache). ' +
+          'Bytes moved: for a push, what the remote grew by (S3: object bodies as the server stores them); for a pull, what entered the clone\'s cache. ' +
+          'S3 requests: requests the test server saw during the command. The clone is checked once per remote (file count and bytes, 20 files by b3sum, `dv status` clean).',
+        '',
+        ...stepRows(r.transfer),
+        '',
+      )
+    }
     if (r.peers.list.length) L.push('Peers (1 run; `git annex init` / `git lfs install --local; git lfs track` not timed):', '', ...stepRows(r.peers), '')
     for (const n of r.notes) L.push(`- ${n}`)
     if (r.notes.length) L.push('')
@@ -875,8 +1071,8 @@ function report(o: Options, results: WorkloadResult[], startup: StartupResult | 
   L.push(...targetTable(targetsFor(results, startup)), '')
   L.push('<details><summary>Raw samples (seconds per run)</summary>', '', '```')
   for (const r of results) {
-    for (const [kind, steps] of [['dv', r.dv], ['ref', r.refs], ['peer', r.peers]] as const) {
-      for (const s of steps.list) L.push(`${r.w.id} ${kind.padEnd(4)} ${s.name.padEnd(34)} ${s.samples.map((x) => x.s.toFixed(3) + (x.rssKiB ? `/${fmtMiB(x.rssKiB)}MiB` : '')).join(' ')}`)
+    for (const [kind, steps] of [['dv', r.dv], ['ref', r.refs], ['peer', r.peers], ['xfer', r.transfer]] as const) {
+      for (const s of steps.list) L.push(`${r.w.id} ${kind.padEnd(4)} ${s.name.padEnd(34)} ${s.samples.map((x) => x.s.toFixed(3) + (x.rssKiB ? `/${fmtMiB(x.rssKiB)}MiB` : '') + (x.bytes !== undefined ? `/${x.bytes}B` : '') + (x.requests !== undefined ? `/${x.requests}req` : '')).join(' ')}`)
     }
   }
   if (startup) for (const s of [startup.dv, startup.node, ...(startup.log ? [startup.log] : [])]) L.push(`start ${s.name.padEnd(34)} ${s.samples.map((x) => x.s.toFixed(3)).join(' ')}`)
@@ -886,7 +1082,7 @@ function report(o: Options, results: WorkloadResult[], startup: StartupResult | 
 
 // ---------------------------------------------------------------------------------------------
 
-function main(): void {
+async function main(): Promise<void> {
   const o = parseOptions(process.argv.slice(2))
   if (!existsSync(o.bin)) throw new Error(`dv CLI not found at ${o.bin} (run npm run build)`)
   for (const tool of ['b3sum', 'git', 'timeout']) {
@@ -899,7 +1095,7 @@ function main(): void {
   const load0 = os.loadavg()
   const head = spawnSync('git', ['-C', REPO_ROOT, 'describe', '--always', '--dirty'], {encoding: 'utf8'})
   const dvRev = head.status === 0 ? head.stdout.trim() : 'unknown'
-  log(`work dir ${o.dir} (${fmtBytes(freeBytes(o.dir))} free); workloads ${o.only.join(',')}; scale ${o.scale}; runs ${o.runs}; peers ${o.peers.join(',') || 'none'}`)
+  log(`work dir ${o.dir} (${fmtBytes(freeBytes(o.dir))} free); workloads ${o.only.join(',')}; scale ${o.scale}; runs ${o.runs}; peers ${o.peers.join(',') || 'none'}; transfer ${o.transfer ? `${o.transferRuns ?? o.runs} runs` : 'skipped'}`)
   const results: WorkloadResult[] = []
   let startup: StartupResult | undefined
   const write = (final: boolean) => {
@@ -911,18 +1107,35 @@ function main(): void {
     }
     return md
   }
-  // The results file is rewritten after each workload, so an interrupted bench keeps what it measured.
-  for (const id of [...new Set(o.only)] as WorkloadId[]) {
-    results.push(benchWorkload(o, workload(id, o.scale)))
-    write(false)
+  // The S3 test server for the transfer steps: one for the whole bench, its data under the work dir.
+  const s3Dir = join(o.dir, 's3')
+  let s3: S3Server | string = 'not started'
+  if (o.transfer && o.only.some((id) => id !== 'W1')) {
+    rmTree(s3Dir)
+    mkdirSync(s3Dir, {recursive: true})
+    try {
+      s3 = await startS3Server({dir: s3Dir})
+      log(`S3 test server at ${s3.endpoint}, data in ${s3.dir}`)
+    } catch (error) {
+      s3 = `the S3 test server did not start: ${(error as Error).message.split('\n')[0]}`
+      log(`warning: ${s3}`)
+    }
+  }
+  try {
+    // The results file is rewritten after each workload, so an interrupted bench keeps what it measured.
+    for (const id of [...new Set(o.only)] as WorkloadId[]) {
+      results.push(await benchWorkload(o, workload(id, o.scale), s3))
+      write(false)
+    }
+  } finally {
+    if (typeof s3 !== 'string') await s3.stop()
+    if (!o.keep) rmTree(s3Dir)
   }
   if (o.startup) startup = benchStartup(o)
   process.stdout.write(write(true))
 }
 
-try {
-  main()
-} catch (error) {
+main().catch((error: unknown) => {
   process.stderr.write(`bench: ${(error as Error).message}\n`)
   process.exit(1)
-}
+})
