@@ -7,9 +7,11 @@ import Checkout from './checkout.js'
 import Clone from './clone.js'
 import Commit from './commit.js'
 import Config from './config.js'
+import Dag from './dag.js'
 import Diff from './diff.js'
 import Fetch from './fetch.js'
 import Gc from './gc.js'
+import Gpus from './gpus.js'
 import Get from './get.js'
 import Import from './import.js'
 import Init from './init.js'
@@ -23,6 +25,8 @@ import RemoteDefault from './remote/default.js'
 import RemoteList from './remote/list.js'
 import RemoteModify from './remote/modify.js'
 import RemoteRemove from './remote/remove.js'
+import Repro from './repro.js'
+import StageAdd from './stage/add.js'
 import Status from './status.js'
 import Unprotect from './unprotect.js'
 import Update from './update.js'
@@ -33,9 +37,11 @@ export const COMMANDS = {
   clone: Clone,
   commit: Commit,
   config: Config,
+  dag: Dag,
   diff: Diff,
   fetch: Fetch,
   gc: Gc,
+  gpus: Gpus,
   get: Get,
   import: Import,
   init: Init,
@@ -49,6 +55,8 @@ export const COMMANDS = {
   'remote:list': RemoteList,
   'remote:modify': RemoteModify,
   'remote:remove': RemoteRemove,
+  repro: Repro,
+  'stage:add': StageAdd,
   status: Status,
   unprotect: Unprotect,
   update: Update,

@@ -7,7 +7,7 @@ import {existsSync, statSync} from 'node:fs'
 
 import {AlreadyTrackedError, DvError, PathNotFoundError} from '../errors.js'
 import {POINTER_SUFFIX} from '../models/pointer.js'
-import {stageOutputs} from '../pipeline/outputs.js'
+import {stageOutputs} from '../pipeline/schema.js'
 import {addIgnoreLine} from './gitignore.js'
 import {recordPath} from './record.js'
 import {loadHasher} from '../hash/blake3.js'

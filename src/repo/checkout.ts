@@ -13,6 +13,7 @@ import {diffSides, storedSideAt, workspaceSide, type Change} from '../workspace/
 import {linkMany} from '../workspace/link.js'
 import {scanPath} from '../workspace/scan.js'
 import {loadHasher} from '../hash/blake3.js'
+import {allTrackedOuts} from './pipeline-outs.js'
 import {Repo, type TrackedOut} from './repo.js'
 import {outsAt} from './revisions.js'
 import {resolveTargets, type Target} from './targets.js'
@@ -22,6 +23,8 @@ export interface CheckoutOptions {
   force?: boolean
   /** Put the data of this git revision in the workspace instead (pointer files are left alone). */
   rev?: string
+  /** Check out these outputs instead of those the pointers and dv.lock name. */
+  outs?: TrackedOut[]
   onProgress?: (files: number, bytes: number) => void
 }
 
@@ -59,7 +62,7 @@ export async function checkout(targets: string[] = [], options: CheckoutOptions 
   const plans: Plan[] = []
   const conflicts: string[] = []
   try {
-    let outs: TrackedOut[] | undefined
+    let outs: TrackedOut[] = options.outs ?? allTrackedOuts(repo)
     if (options.rev !== undefined) {
       if (!repo.git) throw new GitError('--rev needs git: this repository was made with --no-scm')
       const objects = new GitObjects(repo.root)

@@ -14,6 +14,7 @@ import type {RemoteObjects, SendItem} from '../remote/objects.js'
 import {openRemote} from '../remote/open.js'
 import {GitObjects} from '../scm/objects.js'
 import {checkout, type CheckoutResult} from './checkout.js'
+import {allTrackedOuts} from './pipeline-outs.js'
 import {Repo, type TrackedOut} from './repo.js'
 import {outsOfRevisions, selectsRevisions, type RevisionSelection} from './revisions.js'
 import {resolveTargets} from './targets.js'
@@ -37,7 +38,7 @@ export interface TransferResult {
 
 /** The outputs a transfer covers: the targets in the workspace, and those of selected revisions. */
 async function transferOuts(repo: Repo, targets: string[], cwd: string, s: RevisionSelection): Promise<TrackedOut[]> {
-  const outs = resolveTargets(repo, targets, cwd)
+  const outs = resolveTargets(repo, targets, cwd, allTrackedOuts(repo))
   if (!selectsRevisions(s)) return outs
   const objects = new GitObjects(repo.root)
   try {
@@ -186,7 +187,7 @@ export async function cloudStatus(targets: string[] = [], options: {cwd?: string
   const {name, objects} = openRemote(repo, options.remote)
   const there = await objects.inventory()
   const report: Record<string, Array<{path: string; state: CloudState}>> = {}
-  for (const t of resolveTargets(repo, targets, cwd)) {
+  for (const t of resolveTargets(repo, targets, cwd, allTrackedOuts(repo))) {
     let state: CloudState | undefined
     if (repo.odb.has(t.out.oid)) {
       const {blobs, trees} = localObjects(repo, [t])
