@@ -12,6 +12,11 @@ export const transferFlags = {
   jobs: Flags.integer({char: 'j', description: 'Transfers in flight at once.', min: 1}),
 }
 
+/** The run-cache too (push, fetch, pull). */
+export const runCacheFlag = {
+  'run-cache': Flags.boolean({description: "Also the run-cache: records of earlier stage runs and the outputs they name, so another clone's dv repro restores them instead of running."}),
+}
+
 /** Revisions whose data a command also covers (gc keeps it; push and fetch move it). */
 export const revisionFlags = {
   'all-branches': Flags.boolean({char: 'a', description: 'Also the data of every branch.'}),

@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {DvCommand} from '../cli/base-command.js'
-import {revisionFlags, revisionSelection, targetsArg, transferFlags} from '../cli/flags.js'
+import {revisionFlags, runCacheFlag, revisionSelection, targetsArg, transferFlags} from '../cli/flags.js'
 import {fetch} from '../repo/transfer.js'
 
 export default class Fetch extends DvCommand {
@@ -12,6 +12,7 @@ export default class Fetch extends DvCommand {
   static override args = targetsArg
   static override flags = {
     ...transferFlags,
+    ...runCacheFlag,
     ...revisionFlags,
     json: Flags.boolean({description: 'Print the result as JSON.'}),
   }
@@ -19,9 +20,9 @@ export default class Fetch extends DvCommand {
   async run(): Promise<void> {
     const {argv, flags} = await this.parse(Fetch)
     const progress = this.progress('Fetching')
-    const r = await fetch(argv as string[], {remote: flags.remote, jobs: flags.jobs, ...revisionSelection(flags), onProgress: progress.update, onTotal: progress.total})
+    const r = await fetch(argv as string[], {remote: flags.remote, jobs: flags.jobs, runCache: flags['run-cache'], ...revisionSelection(flags), onProgress: progress.update, onTotal: progress.total})
     progress.done()
     if (flags.json) return this.printJson(r)
-    this.say(`${r.transferred} objects fetched (${r.skipped} already there) — remote ${r.remote}`)
+    this.say(`${r.transferred} objects fetched (${r.skipped} already there)${r.runs === undefined ? '' : `, ${r.runs} run records`} — remote ${r.remote}`)
   }
 }

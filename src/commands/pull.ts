@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {DvCommand} from '../cli/base-command.js'
-import {targetsArg, transferFlags} from '../cli/flags.js'
+import {runCacheFlag, targetsArg, transferFlags} from '../cli/flags.js'
 import {pull} from '../repo/transfer.js'
 
 export default class Pull extends DvCommand {
@@ -12,6 +12,7 @@ export default class Pull extends DvCommand {
   static override args = targetsArg
   static override flags = {
     ...transferFlags,
+    ...runCacheFlag,
     force: Flags.boolean({char: 'f', description: 'Overwrite workspace changes that are not in the cache.'}),
     json: Flags.boolean({description: 'Print the result as JSON.'}),
   }
@@ -19,11 +20,11 @@ export default class Pull extends DvCommand {
   async run(): Promise<void> {
     const {argv, flags} = await this.parse(Pull)
     const progress = this.progress('Pulling')
-    const r = await pull(argv as string[], {remote: flags.remote, jobs: flags.jobs, force: flags.force, onProgress: progress.update, onTotal: progress.total})
+    const r = await pull(argv as string[], {remote: flags.remote, jobs: flags.jobs, runCache: flags['run-cache'], force: flags.force, onProgress: progress.update, onTotal: progress.total})
     progress.done()
     if (flags.json) return this.printJson(r)
     const c = r.checkout
-    this.say(`${r.transferred} objects fetched (${r.skipped} already there) — remote ${r.remote}`)
+    this.say(`${r.transferred} objects fetched (${r.skipped} already there)${r.runs === undefined ? '' : `, ${r.runs} run records`} — remote ${r.remote}`)
     this.say(`${c.added.length} files added, ${c.modified.length} modified, ${c.deleted.length} deleted`)
     for (const f of c.failed) process.stderr.write(`ERROR: ${f.error}\n`)
     if (c.failed.length > 0) process.exitCode = 1

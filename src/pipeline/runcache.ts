@@ -19,6 +19,18 @@ export interface RunRecord {
   outs: LockedPath[]
 }
 
+/** A record's bytes, checked for shape; undefined when damaged (a miss, never a wrong restore). */
+export function parseRecord(bytes: Buffer): RunRecord | undefined {
+  try {
+    const r = JSON.parse(bytes.toString('utf8')) as RunRecord
+    if (typeof r.stage !== 'string' || !Array.isArray(r.cmd) || !Array.isArray(r.outs)) return undefined
+    if (!r.outs.every((o) => typeof o.path === 'string' && isOid(o.oid) && typeof o.size === 'number')) return undefined
+    return r
+  } catch {
+    return undefined
+  }
+}
+
 /** Sorted keys all the way down, so equal inputs always give the same key. */
 function canonical(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(canonical)
@@ -41,13 +53,7 @@ export class RunCache {
   get(key: string): RunRecord | undefined {
     const file = this.path(key)
     if (!existsSync(file)) return undefined
-    try {
-      const r = JSON.parse(readFileSync(file, 'utf8')) as RunRecord
-      if (!Array.isArray(r.outs) || !r.outs.every((o) => typeof o.path === 'string' && isOid(o.oid))) return undefined
-      return r
-    } catch {
-      return undefined // a damaged record is a miss, never a wrong restore
-    }
+    return parseRecord(readFileSync(file))
   }
 
   put(key: string, record: RunRecord): void {

@@ -1,7 +1,9 @@
 /**
  * The layout of objects on a remote, over any RemoteStore:
  *   objects/<2 hex>/<62 hex>   a large object, alone (multipart upload on S3);
- *   packs/<id>.tar + .idx      small objects, many to a pack (see packs.ts).
+ *   packs/<id>.tar + .idx      small objects, many to a pack (see packs.ts);
+ *   runs/<2 hex>/<62 hex>      run-cache records (src/pipeline/runcache.ts), each sent after the
+ *                              objects it names.
  * What a remote holds comes from two listings plus the indexes of packs not seen before (kept,
  * verified, in the cache's `remote-index/`), so deciding what is missing never costs a request
  * per object. Every object received is checked against its id before it is stored or used.
@@ -105,6 +107,19 @@ export class RemoteObjects {
     mkdirSync(this.indexDir, {recursive: true})
     writeFileAtomic(cached, bytes)
     return entries
+  }
+
+  /** Keys of the run-cache records on the remote. */
+  async runKeys(): Promise<Set<string>> {
+    return new Set((await this.store.list('runs/')).map((k) => k.slice('runs/'.length).replace('/', '')).filter(isOid))
+  }
+
+  async putRun(key: string, file: string): Promise<void> {
+    await this.store.put(`runs/${key.slice(0, 2)}/${key.slice(2)}`, {file})
+  }
+
+  async getRun(key: string): Promise<Buffer> {
+    return this.store.getBytes(`runs/${key.slice(0, 2)}/${key.slice(2)}`)
   }
 
   /**

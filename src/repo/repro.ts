@@ -14,15 +14,17 @@ import {DvError} from '../errors.js'
 import {loadHasher} from '../hash/blake3.js'
 import {buildGraph, closure, type Graph} from '../pipeline/graph.js'
 import {GpuPool, gpuProbe, type GpuLease} from '../pipeline/gpus.js'
-import {LOCK_FILE, readLock, writeLock, type LockedPath, type LockedStage} from '../pipeline/lock.js'
+import {readLock, writeLock, type LockedPath, type LockedStage} from '../pipeline/lock.js'
 import {paramValue, readParams} from '../pipeline/params.js'
-import {runKey, RunCache} from '../pipeline/runcache.js'
+import {runKey} from '../pipeline/runcache.js'
 import {runStage, stopAll} from '../pipeline/executor.js'
 import {loadPipeline, type Pipeline, type StageDef} from '../pipeline/schema.js'
 import {scanPath} from '../workspace/scan.js'
 import {checkout} from './checkout.js'
+import {pull} from './transfer.js'
 import {addIgnoreLine} from './gitignore.js'
-import {Repo, type TrackedOut} from './repo.js'
+import {asTrackedOuts, runCacheOf} from './pipeline-outs.js'
+import {Repo} from './repo.js'
 
 export type StageAction = 'up to date' | 'frozen' | 'ran' | 'restored' | 'would run' | 'failed' | 'not run'
 
@@ -55,6 +57,9 @@ export interface ReproOptions {
   keepGoing?: boolean
   /** A stage that needs more GPUs than the machine has runs on the CPU instead of failing. */
   allowCpu?: boolean
+  /** First pull the data and the run-cache from the default remote (or `remote`). */
+  pull?: boolean
+  remote?: string
   /** Each line a stage prints, prefixed with its name. */
   onLine?: (line: string, stream: 'stdout' | 'stderr') => void
   /** Each stage's result as soon as it is known. */
@@ -137,11 +142,6 @@ async function currentDeps(repo: Repo, stage: StageDef): Promise<LockedPath[]> {
   return deps
 }
 
-/** Outputs as TrackedOuts of dv.lock, for checkout. */
-function asTracked(outs: LockedPath[]): TrackedOut[] {
-  return outs.map((o) => ({pointer: LOCK_FILE, path: o.path, out: {path: o.path, oid: o.oid, size: o.size, ...(o.nfiles === undefined ? {} : {nfiles: o.nfiles})}}))
-}
-
 /** Runs `work` with at most `limit` at once (a counting semaphore). */
 class Slots {
   private used = 0
@@ -169,8 +169,9 @@ export async function repro(targets: string[] = [], options: ReproOptions = {}):
   const named = targets.length > 0 ? selectStages(g, targets, pipeline.file) : g.order
   const selected = new Set(options.single ? named : options.downstream ? closure(g, named, true) : closure(g, named))
   const forced = new Set(options.force ? (options.single || targets.length === 0 ? selected : named) : [])
+  if (options.pull && !options.dry) await pull([], {cwd: repo.root, remote: options.remote, runCache: true})
   const lock = readLock(repo.root)
-  const runCache = new RunCache(join(repo.dvDir, 'cache', 'runs'))
+  const runCache = runCacheOf(repo)
   const slots = new Slots(options.jobs ?? 1)
   let gpus: GpuPool | undefined
   const results = new Map<string, StageResult>()
@@ -216,7 +217,7 @@ export async function repro(targets: string[] = [], options: ReproOptions = {}):
       if (cached && options.runCache !== false && !forced.has(stage.name)) {
         const hit = runCache.get(key)
         if (hit && hit.outs.every((o) => repo.odb.has(o.oid))) {
-          await checkout([], {cwd: repo.root, outs: asTracked(hit.outs), force: true})
+          await checkout([], {cwd: repo.root, outs: asTrackedOuts(hit.outs), force: true})
           record(stage, {cmd: stage.cmd, deps, params, outs: hit.outs})
           return finish({stage: stage.name, action: 'restored', reasons})
         }

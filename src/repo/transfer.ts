@@ -11,10 +11,11 @@ import {loadHasher} from '../hash/blake3.js'
 import {decodeTree} from '../models/tree.js'
 import type {ObjectStore} from '../odb/store.js'
 import type {RemoteObjects, SendItem} from '../remote/objects.js'
+import {parseRecord, type RunRecord} from '../pipeline/runcache.js'
 import {openRemote} from '../remote/open.js'
 import {GitObjects} from '../scm/objects.js'
 import {checkout, type CheckoutResult} from './checkout.js'
-import {allTrackedOuts} from './pipeline-outs.js'
+import {allTrackedOuts, asTrackedOuts, runCacheOf} from './pipeline-outs.js'
 import {Repo, type TrackedOut} from './repo.js'
 import {outsOfRevisions, selectsRevisions, type RevisionSelection} from './revisions.js'
 import {resolveTargets} from './targets.js'
@@ -26,6 +27,8 @@ export interface TransferOptions extends RevisionSelection {
   onProgress?: (files: number, bytes: number) => void
   /** Told what is to be moved, once known (for a progress bar). */
   onTotal?: (files: number, bytes: number) => void
+  /** Also the run-cache: its records, and the outputs they name. */
+  runCache?: boolean
 }
 
 export interface TransferResult {
@@ -34,6 +37,8 @@ export interface TransferResult {
   transferred: number
   /** Objects the other side already had. */
   skipped: number
+  /** Run-cache records sent or received (with --run-cache). */
+  runs?: number
 }
 
 /** The outputs a transfer covers: the targets in the workspace, and those of selected revisions. */
@@ -81,7 +86,11 @@ export async function push(targets: string[] = [], options: TransferOptions = {}
   const repo = Repo.open(cwd)
   await loadHasher()
   const {name, objects} = openRemote(repo, options.remote)
-  const {blobs, trees} = localObjects(repo, await transferOuts(repo, targets, cwd, options))
+  const outs = await transferOuts(repo, targets, cwd, options)
+  // Run records the remote lacks go with the outputs they name (those still in the cache).
+  const runs = options.runCache ? await missingRuns(repo, objects) : []
+  for (const r of runs) outs.push(...asTrackedOuts(r.record.outs))
+  const {blobs, trees} = localObjects(repo, outs)
   const jobs = options.jobs ?? defaultJobs()
   const there = await objects.inventory(jobs)
   let transferred = 0
@@ -99,7 +108,36 @@ export async function push(targets: string[] = [], options: TransferOptions = {}
   options.onTotal?.(all.length, all.reduce((n, o) => n + o.size, 0))
   await objects.send(repo.odb.dirs.objects, missingBlobs, {jobs, onSent})
   await objects.send(repo.odb.dirs.objects, missingTrees, {ordered: true, jobs, onSent})
-  return {remote: name, transferred, skipped: blobs.length + trees.length - transferred}
+  // Records last: a record on the remote always has its outputs there.
+  for (const r of runs) await objects.putRun(r.key, r.file)
+  return {remote: name, transferred, skipped: blobs.length + trees.length - transferred, ...(options.runCache ? {runs: runs.length} : {})}
+}
+
+/** Local run records that the remote does not have and whose outputs are all in the cache. */
+async function missingRuns(repo: Repo, objects: RemoteObjects): Promise<Array<{key: string; file: string; record: RunRecord}>> {
+  const cache = runCacheOf(repo)
+  const there = await objects.runKeys()
+  return cache.keys().flatMap((key) => {
+    const record = there.has(key) ? undefined : cache.get(key)
+    return record && record.outs.every((o) => repo.odb.has(o.oid)) ? [{key, file: cache.file(key), record}] : []
+  })
+}
+
+/** Brings the remote's run records this cache lacks; returns their outputs, still to fetch. */
+async function fetchRuns(repo: Repo, objects: RemoteObjects): Promise<{runs: number; outs: TrackedOut[]}> {
+  const cache = runCacheOf(repo)
+  const here = new Set(cache.keys())
+  let runs = 0
+  const outs: TrackedOut[] = []
+  for (const key of await objects.runKeys()) {
+    if (here.has(key)) continue
+    const record = parseRecord(await objects.getRun(key))
+    if (!record) continue // damaged on the remote: a miss, never a wrong restore
+    cache.put(key, record)
+    outs.push(...asTrackedOuts(record.outs))
+    runs++
+  }
+  return {runs, outs}
 }
 
 export async function fetch(targets: string[] = [], options: TransferOptions = {}): Promise<TransferResult> {
@@ -108,9 +146,11 @@ export async function fetch(targets: string[] = [], options: TransferOptions = {
   await loadHasher()
   const {name, objects} = openRemote(repo, options.remote)
   const outs = await transferOuts(repo, targets, cwd, options)
+  const runs = options.runCache ? await fetchRuns(repo, objects) : undefined
+  if (runs) outs.push(...runs.outs)
   const roots = outs.map((t) => ({oid: t.out.oid, dir: t.out.nfiles !== undefined, size: t.out.size}))
   const r = await fetchObjects(objects, repo.odb, roots, {jobs: options.jobs ?? defaultJobs(), onProgress: options.onProgress, onTotal: options.onTotal})
-  return {remote: name, ...r}
+  return {remote: name, ...r, ...(runs ? {runs: runs.runs} : {})}
 }
 
 /**

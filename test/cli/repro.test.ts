@@ -84,6 +84,33 @@ describe('dv repro', () => {
     expect(counter(repo)).toEqual([])
   })
 
+  it('CI on a fresh clone: dv repro --pull restores every stage from the remote, running nothing', () => {
+    const repo = pipelineRepo()
+    const store = join(tempDir(), 'store')
+    dv(repo, 'remote', 'add', '-d', 'store', store).ok()
+    dv(repo, 'repro').ok()
+    writeFileSync(join(repo, 'params.yaml'), 'clean:\n  mode: upper\ntrain:\n  lr: 0.25\n')
+    dv(repo, 'repro').ok()
+    const model025 = readFileSync(join(repo, 'model.txt'), 'utf8')
+    writeFileSync(join(repo, 'params.yaml'), 'clean:\n  mode: upper\ntrain:\n  lr: 0.1\n')
+    dv(repo, 'repro').ok()
+    git(repo, 'add', '-A')
+    git(repo, 'commit', '-q', '-m', 'pipeline')
+    // Stage outputs and the run-cache (6 records: 4 stages, then train and evaluate again).
+    expect(dv(repo, 'push', '--run-cache').ok().stdout).toMatch(/ objects pushed \(0 already there\), 6 run records — remote store\n$/)
+    expect(dv(repo, 'push', '--run-cache', '--json').ok().json()).toMatchObject({transferred: 0, runs: 0})
+
+    const clone = join(tempDir(), 'clone')
+    git(tempDir(), 'clone', '-q', repo, clone)
+    expect(actions(clone, '--pull')).toEqual({ingest: 'up to date', clean: 'up to date', train: 'up to date', evaluate: 'up to date'})
+    expect(readFileSync(join(clone, 'model.txt'), 'utf8')).toBe('lr=0.1\nALPHA\nBETA\n')
+    // A param value that ran elsewhere is restored from the pulled run-cache.
+    writeFileSync(join(clone, 'params.yaml'), 'clean:\n  mode: upper\ntrain:\n  lr: 0.25\n')
+    expect(actions(clone)).toEqual({ingest: 'up to date', clean: 'up to date', train: 'restored', evaluate: 'restored'})
+    expect(readFileSync(join(clone, 'model.txt'), 'utf8')).toBe(model025)
+    expect(counter(clone)).toEqual([])
+  })
+
   it('a failing stage stops what follows, keeps its previous dv.lock entry, and names itself', () => {
     const repo = pipelineRepo()
     dv(repo, 'repro').ok()
