@@ -1,11 +1,13 @@
 import {Args, Flags} from '@oclif/core'
 
 import {DvCommand} from '../cli/base-command.js'
+import {Repo} from '../repo/repo.js'
+import {stageStatus} from '../repo/repro.js'
 import {status, statusJson} from '../repo/status.js'
 
 export default class Status extends DvCommand {
   static override summary = 'Show what changed in the workspace relative to the pointer files.'
-  static override description = `For each .dv pointer: outputs modified or deleted in the workspace, files added, modified or deleted inside tracked directories, and outputs whose content is not in the cache. Unchanged files are recognised by the state cache without being read. Exit code 0 either way; --json prints {} when everything is up to date.`
+  static override description = `For each .dv pointer: outputs modified or deleted in the workspace, files added, modified or deleted inside tracked directories, and outputs whose content is not in the cache; and the pipeline's stages that dv repro would run, with why (changed dep, param, cmd or output). Unchanged files are recognised by the state cache without being read. Exit code 0 either way; --json prints {} when everything is up to date.`
   static override examples = ['<%= config.bin %> status', '<%= config.bin %> status data/images --json']
   static override strict = false
   static override args = {
@@ -32,12 +34,18 @@ export default class Status extends DvCommand {
     }
     const progress = this.progress('Checking')
     const report = await status(argv as string[], {onProgress: progress.update})
+    // Stages of the pipeline that dv repro would run, and why (when no target narrows the status).
+    const stages = argv.length === 0 ? await stageStatus(Repo.open(process.cwd())) : {}
     progress.done()
-    if (flags.json) return this.printJson(statusJson(report))
+    if (flags.json) return this.printJson({...statusJson(report), ...stages})
     const pointers = Object.keys(report)
-    if (pointers.length === 0) {
+    if (pointers.length === 0 && Object.keys(stages).length === 0) {
       this.say('Data and pointers are up to date.')
       return
+    }
+    for (const [stage, reasons] of Object.entries(stages)) {
+      this.say(`${stage} (stage):`)
+      for (const r of reasons) this.say(`\t${r}`)
     }
     for (const pointer of pointers) {
       this.say(`${pointer}:`)

@@ -142,6 +142,32 @@ async function currentDeps(repo: Repo, stage: StageDef): Promise<LockedPath[]> {
   return deps
 }
 
+/**
+ * For `dv status`: each stage that `dv repro` would run for its own reasons (not counting
+ * upstream stages that would run first), and why. Frozen stages are left out.
+ */
+export async function stageStatus(repo: Repo): Promise<Record<string, string[]>> {
+  const pipeline = loadPipeline(repo.root)
+  if (!pipeline) return {}
+  const g = buildGraph(pipeline.stages)
+  const lock = readLock(repo.root)
+  const report: Record<string, string[]> = {}
+  for (const name of g.order) {
+    const stage = g.stages.get(name)!
+    if (stage.frozen) continue
+    const deps: LockedPath[] = []
+    const missing: string[] = []
+    for (const path of stage.deps) {
+      const d = await hashPath(repo, path, false)
+      if (d) deps.push(d)
+      else missing.push(`dep missing: ${path}`)
+    }
+    const reasons = [...missing, ...(await staleness(repo, stage, lock.get(name), deps, paramValues(repo.root, stage)))].filter((r) => !(missing.length > 0 && r.startsWith('dep removed: ')))
+    if (reasons.length > 0) report[name] = reasons
+  }
+  return report
+}
+
 /** Runs `work` with at most `limit` at once (a counting semaphore). */
 class Slots {
   private used = 0
@@ -177,8 +203,10 @@ export async function repro(targets: string[] = [], options: ReproOptions = {}):
   const results = new Map<string, StageResult>()
   const done = new Map<string, Promise<StageResult>>()
   let failed = false
-  const interrupt = () => {
+  let interrupted: NodeJS.Signals | undefined
+  const interrupt = (signal: NodeJS.Signals) => {
     failed = true
+    interrupted = signal
     stopAll('SIGTERM')
   }
   process.once('SIGINT', interrupt)
@@ -292,6 +320,10 @@ export async function repro(targets: string[] = [], options: ReproOptions = {}):
   } finally {
     process.off('SIGINT', interrupt)
     process.off('SIGTERM', interrupt)
+  }
+  if (interrupted) {
+    const finished = [...results.values()].filter((r) => r.action === 'ran' || r.action === 'restored').map((r) => r.stage)
+    throw new DvError('EINTERRUPTED', `interrupted (${interrupted}): running stages were stopped; dv.lock records ${finished.length > 0 ? `only what finished (${finished.join(', ')})` : 'nothing new'}`, 130)
   }
   return g.order.filter((n) => results.has(n)).map((n) => results.get(n)!)
 }

@@ -3,11 +3,12 @@
  * counter file every stage command appends its name to, so "ran" and "restored" are told apart
  * by what actually executed.
  */
+import {spawn} from 'node:child_process'
 import {chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 
-import {dv, dvEnv, git, makeRepo, tempDir, writeFiles} from '../helpers.js'
+import {BIN, dv, dvEnv, git, makeRepo, tempDir, testEnv, writeFiles} from '../helpers.js'
 
 const PIPELINE = `stages:
   ingest:
@@ -57,7 +58,9 @@ describe('dv repro', () => {
     expect(counter(repo)).toEqual([])
 
     // A param change re-runs exactly the stage using it and what is downstream.
+    expect(dv(repo, 'status', '--json').ok().json()).toEqual({})
     writeFileSync(join(repo, 'params.yaml'), 'clean:\n  mode: upper\ntrain:\n  lr: 0.25\n')
+    expect(dv(repo, 'status').ok().stdout).toBe('train (stage):\n\tcmd changed\n\tparam changed: train.lr\n')
     expect(dv(repo, 'repro', '--dry').ok().stdout).toBe(
       'Stage ingest is up to date.\nStage clean is up to date.\nWould run stage train (cmd changed, param changed: train.lr).\nWould run stage evaluate (upstream would run: train).\n',
     )
@@ -123,6 +126,30 @@ describe('dv repro', () => {
     expect(r.stdout).toContain('Stage train not run: an upstream stage failed.')
     expect(counter(repo)).toEqual([])
     expect(readFileSync(join(repo, 'dv.lock'), 'utf8')).toBe(lock)
+  })
+
+  it('Ctrl-C stops the running stages, their children too, and dv.lock keeps only what finished', async () => {
+    const repo = makeRepo()
+    writeFiles(repo, {
+      'dv.yaml': 'stages:\n  quick:\n    cmd: echo done > quick.txt\n    outs: [quick.txt]\n  slow:\n    cmd: sleep 60 & echo $! > child.pid; wait\n    deps: [quick.txt]\n    outs: [slow.txt]\n',
+    })
+    const child = spawn(process.execPath, [BIN, 'repro'], {cwd: repo, env: testEnv(join(tempDir(), 'home')), stdio: ['ignore', 'pipe', 'pipe']})
+    let stderr = ''
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()))
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+    while (!existsSync(join(repo, 'child.pid'))) await new Promise((r) => setTimeout(r, 20))
+    await new Promise((r) => setTimeout(r, 100)) // the pid file is written before the sleep is waited on
+    const grandchild = Number(readFileSync(join(repo, 'child.pid'), 'utf8'))
+    child.kill('SIGINT')
+    expect(await exited).toBe(130)
+    expect(stderr).toContain('ERROR: interrupted (SIGINT): running stages were stopped; dv.lock records only what finished (quick)')
+    // Alive: it exists and is not a zombie waiting to be reaped (by an init that may never reap).
+    const alive = (pid: number) => existsSync(`/proc/${pid}/stat`) && !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'))
+    for (let i = 0; i < 50 && alive(grandchild); i++) await new Promise((r) => setTimeout(r, 20))
+    expect(alive(grandchild)).toBe(false)
+    const lock = readFileSync(join(repo, 'dv.lock'), 'utf8')
+    expect(lock).toContain('  quick:')
+    expect(lock).not.toContain('  slow:')
   })
 
   it('rejects cycles and overlapping outputs, naming the stages', () => {
