@@ -12,7 +12,7 @@ import {dirname, join} from 'node:path'
 
 import {DvError} from '../errors.js'
 import {loadHasher} from '../hash/blake3.js'
-import {buildGraph, closure, type Graph} from '../pipeline/graph.js'
+import {buildGraph, closure, within, type Graph} from '../pipeline/graph.js'
 import {GpuPool, gpuProbe, type GpuLease} from '../pipeline/gpus.js'
 import {readLock, writeLock, type LockedPath, type LockedStage} from '../pipeline/lock.js'
 import {paramValue, readParams} from '../pipeline/params.js'
@@ -102,10 +102,30 @@ async function hashPath(repo: Repo, path: string, store: boolean): Promise<Locke
   return node.kind === 'tree' ? {path, oid: node.oid, size: node.size, nfiles: node.nfiles} : {path, oid: node.oid, size: node.size}
 }
 
+/**
+ * Hashes of paths for one repro, each path scanned once (one stage's output is the next one's
+ * dependency) until a stage that writes there runs.
+ */
+class PathHashes {
+  private readonly known = new Map<string, Promise<LockedPath | undefined>>()
+  constructor(private readonly repo: Repo) {}
+
+  get(path: string): Promise<LockedPath | undefined> {
+    let h = this.known.get(path)
+    if (!h) this.known.set(path, (h = hashPath(this.repo, path, false)))
+    return h
+  }
+
+  /** Forgets what is at or around paths a stage has just written. */
+  forget(paths: readonly string[]): void {
+    for (const k of this.known.keys()) if (paths.some((p) => within(k, p) || within(p, k))) this.known.delete(k)
+  }
+}
+
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b)
 
 /** Why a stage is stale relative to its dv.lock entry; empty when it is up to date. */
-export async function staleness(repo: Repo, stage: StageDef, locked: LockedStage | undefined, deps: LockedPath[], params: Record<string, Record<string, unknown>>): Promise<string[]> {
+export async function staleness(hashes: PathHashes, stage: StageDef, locked: LockedStage | undefined, deps: LockedPath[], params: Record<string, Record<string, unknown>>): Promise<string[]> {
   if (!locked) return ['never run']
   const reasons: string[] = []
   if (stage.alwaysChanged) reasons.push('always changed')
@@ -123,7 +143,7 @@ export async function staleness(repo: Repo, stage: StageDef, locked: LockedStage
   }
   for (const out of stage.outs) {
     const was = locked.outs.find((l) => l.path === out.path)
-    const now = await hashPath(repo, out.path, false)
+    const now = await hashes.get(out.path)
     if (!now) reasons.push(`out missing: ${out.path}`)
     else if (!was) reasons.push(`new out: ${out.path}`)
     else if (was.oid !== now.oid) reasons.push(`out changed: ${out.path}`)
@@ -132,10 +152,10 @@ export async function staleness(repo: Repo, stage: StageDef, locked: LockedStage
 }
 
 /** Dependencies as they are now; a missing one is an error naming the stage. */
-async function currentDeps(repo: Repo, stage: StageDef): Promise<LockedPath[]> {
+async function currentDeps(hashes: PathHashes, stage: StageDef): Promise<LockedPath[]> {
   const deps: LockedPath[] = []
   for (const path of stage.deps) {
-    const d = await hashPath(repo, path, false)
+    const d = await hashes.get(path)
     if (!d) throw new DvError('ENODEP', `stage ${stage.name}: dependency ${path} does not exist`)
     deps.push(d)
   }
@@ -151,6 +171,7 @@ export async function stageStatus(repo: Repo): Promise<Record<string, string[]>>
   if (!pipeline) return {}
   const g = buildGraph(pipeline.stages)
   const lock = readLock(repo.root)
+  const hashes = new PathHashes(repo)
   const report: Record<string, string[]> = {}
   for (const name of g.order) {
     const stage = g.stages.get(name)!
@@ -158,13 +179,14 @@ export async function stageStatus(repo: Repo): Promise<Record<string, string[]>>
     const deps: LockedPath[] = []
     const missing: string[] = []
     for (const path of stage.deps) {
-      const d = await hashPath(repo, path, false)
+      const d = await hashes.get(path)
       if (d) deps.push(d)
       else missing.push(`dep missing: ${path}`)
     }
-    const reasons = [...missing, ...(await staleness(repo, stage, lock.get(name), deps, paramValues(repo.root, stage)))].filter((r) => !(missing.length > 0 && r.startsWith('dep removed: ')))
+    const reasons = [...missing, ...(await staleness(hashes, stage, lock.get(name), deps, paramValues(repo.root, stage)))].filter((r) => !(missing.length > 0 && r.startsWith('dep removed: ')))
     if (reasons.length > 0) report[name] = reasons
   }
+  repo.state.save()
   return report
 }
 
@@ -198,6 +220,7 @@ export async function repro(targets: string[] = [], options: ReproOptions = {}):
   if (options.pull && !options.dry) await pull([], {cwd: repo.root, remote: options.remote, runCache: true})
   const lock = readLock(repo.root)
   const runCache = runCacheOf(repo)
+  const hashes = new PathHashes(repo)
   const slots = new Slots(options.jobs ?? 1)
   let gpus: GpuPool | undefined
   const results = new Map<string, StageResult>()
@@ -218,6 +241,7 @@ export async function repro(targets: string[] = [], options: ReproOptions = {}):
     return r
   }
   const record = (stage: StageDef, entry: LockedStage) => {
+    hashes.forget(stage.outs.map((o) => o.path))
     lock.set(stage.name, entry)
     writeLock(repo.root, lock, g.order)
     // Cached outputs live in the cache, not in git (as `dv add` does for tracked paths).
@@ -233,10 +257,10 @@ export async function repro(targets: string[] = [], options: ReproOptions = {}):
     const rerunning = upResults.filter((r) => r.action === 'would run').map((r) => r.stage)
     if (options.dry && rerunning.length > 0) return finish({stage: stage.name, action: 'would run', reasons: [`upstream would run: ${rerunning.join(', ')}`]})
     try {
-      const deps = await currentDeps(repo, stage)
+      const deps = await currentDeps(hashes, stage)
       const params = paramValues(repo.root, stage)
       const locked = lock.get(stage.name)
-      const reasons = await staleness(repo, stage, locked, deps, params)
+      const reasons = await staleness(hashes, stage, locked, deps, params)
       if (forced.has(stage.name) && reasons.length === 0) reasons.push('forced')
       if (reasons.length === 0) return finish({stage: stage.name, action: 'up to date', reasons})
       if (options.dry) return finish({stage: stage.name, action: 'would run', reasons})
@@ -320,6 +344,7 @@ export async function repro(targets: string[] = [], options: ReproOptions = {}):
   } finally {
     process.off('SIGINT', interrupt)
     process.off('SIGTERM', interrupt)
+    repo.state.save() // what was hashed stays known: the next no-op repro reads nothing
   }
   if (interrupted) {
     const finished = [...results.values()].filter((r) => r.action === 'ran' || r.action === 'restored').map((r) => r.stage)

@@ -69,7 +69,8 @@ interface Options {
 
 const HELP = `usage: npm run bench -- [options]
 
-  --only W1,W2,W3      workloads to run, in this order (default: all; env DV_BENCH_ONLY)
+  --only W1,W2,W3      workloads to run, in this order (default: all; env DV_BENCH_ONLY); 'none' runs
+                       only the startup, dv log and dv repro figures
   --runs N             runs per workload, medians reported (default 3; env DV_BENCH_RUNS)
   --scale S            multiply file counts (W2, W3) and the file size (W1) by S (default 1; env DV_BENCH_SCALE)
   --no-peers           skip git-annex and git-lfs (env DV_BENCH_PEERS=0)
@@ -139,7 +140,7 @@ function parseOptions(argv: string[]): Options {
       default: throw new Error(`unknown option ${a}\n\n${HELP}`)
     }
   }
-  o.only = o.only.map((w) => w.trim().toUpperCase()).filter(Boolean)
+  o.only = o.only.map((w) => w.trim().toUpperCase()).filter((w) => w && w !== 'NONE')
   for (const w of o.only) if (!['W1', 'W2', 'W3'].includes(w)) throw new Error(`unknown workload ${w} (W1, W2, W3)`)
   for (const p of o.peers) if (!['annex', 'lfs'].includes(p.split(':')[0])) throw new Error(`unknown peer ${p} (annex, lfs)`)
   if (!(o.runs >= 1) || !Number.isInteger(o.runs)) throw new Error('--runs must be a positive integer')
@@ -844,6 +845,8 @@ interface StartupResult {
   node: Step
   /** `dv log` over a dataset with 200 versions, one per commit. */
   log?: Step
+  /** A 20-stage pipeline, 1,000 files a stage: no-op `dv repro`, and re-running every stage. */
+  repro?: {noop: Step; rerun: Step}
 }
 
 function benchStartup(o: Options): StartupResult {
@@ -871,7 +874,56 @@ function benchStartup(o: Options): StartupResult {
   log(`  dv status: ${fmtS(med(res.dv))} s, node -e '': ${fmtS(med(res.node))} s`)
   if (!o.keep) rmTree(dir)
   res.log = benchLog(o)
+  res.repro = benchRepro(o)
   return res
+}
+
+/**
+ * `dv repro` on a chain of 20 stages, each copying the previous stage's 1,000-file directory
+ * (1 KiB files) into its own output: a no-op repro (everything up to date) against `dv repro -f`
+ * (every stage runs again, outputs stored again).
+ */
+function benchRepro(o: Options): {noop: Step; rerun: Step} {
+  const STAGES = 20
+  const FILES = 1000
+  const dir = join(o.dir, 'runs', 'repro-20')
+  rmTree(dir)
+  log(`building a ${STAGES}-stage pipeline of ${FILES} files a stage (not timed)`)
+  gitInit(dir)
+  must(['node', o.bin, 'init'], dir)
+  mkdirSync(join(dir, 'input'))
+  const rand = new Xorshift128(0x5e9e)
+  const words = new Uint32Array(KiB / 4)
+  for (let i = 0; i < FILES; i++) {
+    rand.fill(words)
+    writeFileSync(join(dir, 'input', `f${i}.bin`), new Uint8Array(words.buffer))
+  }
+  const stages = Array.from({length: STAGES}, (_, i) => {
+    const from = i === 0 ? 'input' : `s${i - 1}`
+    return `  s${i}:\n    cmd: cp -r ${from} s${i}\n    deps: [${from}]\n    outs: [s${i}]\n`
+  })
+  writeFileSync(join(dir, 'dv.yaml'), `stages:\n${stages.join('')}`)
+  must(['node', o.bin, 'repro'], dir)
+  sleep(2.1) // past the state cache's racy window, as for every unchanged-status figure here
+  must(['node', o.bin, 'repro'], dir)
+  const noop: Step = {name: `dv repro, no-op (${STAGES} stages × ${FILES} files)`, samples: [], problems: []}
+  const rerun: Step = {name: `dv repro -f (${STAGES} stages run again)`, samples: [], problems: []}
+  for (let i = 0; i < Math.max(3, o.runs); i++) {
+    const a = timed(['node', o.bin, 'repro', '--json'], dir, o.timeout)
+    noop.samples.push(a)
+    if (a.rc !== 0) noop.problems.push(`rc ${a.rc}: ${firstLine(a.stderr)}`)
+    else if ((JSON.parse(a.stdout) as Array<{action: string}>).some((r) => r.action !== 'up to date')) noop.problems.push('a stage was not up to date')
+  }
+  for (let i = 0; i < Math.max(3, o.runs); i++) {
+    const b = timed(['node', o.bin, 'repro', '-f', '-q'], dir, o.timeout)
+    rerun.samples.push(b)
+    if (b.rc !== 0) rerun.problems.push(`rc ${b.rc}: ${firstLine(b.stderr)}`)
+    sleep(2.1)
+    must(['node', o.bin, 'repro', '-q'], dir) // settle the state cache before the next no-op sample
+  }
+  log(`  dv repro no-op: ${fmtS(med(noop))} s; dv repro -f: ${fmtS(med(rerun))} s`)
+  if (!o.keep) rmTree(dir)
+  return {noop, rerun}
 }
 
 /** `dv log` over 200 commits of a 20-file dataset, each commit changing one file (the repo is built once). */
@@ -980,6 +1032,11 @@ function targetsFor(results: WorkloadResult[], startup: StartupResult | undefine
   if (startup) {
     t.push({name: "dv status (tiny repo) < 2× node -e ''", dv: med(startup.dv), ref: med(startup.node), refName: "node -e ''", limit: 2, kind: 'ratio', failed: fail(startup.dv)})
     if (startup.log) t.push({name: 'dv log over 200 versions < 1 s', dv: med(startup.log), ref: NaN, refName: '', limit: 1, kind: 'abs', unit: 's', failed: fail(startup.log)})
+    if (startup.repro) {
+      const {noop, rerun} = startup.repro
+      t.push({name: 'no-op dv repro (20 stages × 1,000 files) < 0.5 s', dv: med(noop), ref: NaN, refName: '', limit: 0.5, kind: 'abs', unit: 's', failed: fail(noop)})
+      t.push({name: 'no-op dv repro ≤ 1/5 of re-running the stages', dv: med(noop), ref: med(rerun), refName: 'dv repro -f', limit: 0.2, kind: 'ratio', failed: fail(noop, rerun)})
+    }
   }
   return t
 }
@@ -1066,6 +1123,7 @@ function report(o: Options, results: WorkloadResult[], startup: StartupResult | 
     st.list.push(startup.dv, startup.node)
     L.push(...stepRows(st, false), '')
     if (startup.log) L.push('## History: `dv log` of a dataset with 200 versions', '', ...stepRows(Object.assign(new Steps(), {list: [startup.log]}) as Steps, false), '')
+    if (startup.repro) L.push('## Pipeline: `dv repro` on 20 stages of 1,000 files', '', ...stepRows(Object.assign(new Steps(), {list: [startup.repro.noop, startup.repro.rerun]}) as Steps, false), '')
   }
   L.push('## Targets', '')
   L.push(...targetTable(targetsFor(results, startup)), '')
@@ -1075,7 +1133,7 @@ function report(o: Options, results: WorkloadResult[], startup: StartupResult | 
       for (const s of steps.list) L.push(`${r.w.id} ${kind.padEnd(4)} ${s.name.padEnd(34)} ${s.samples.map((x) => x.s.toFixed(3) + (x.rssKiB ? `/${fmtMiB(x.rssKiB)}MiB` : '') + (x.bytes !== undefined ? `/${x.bytes}B` : '') + (x.requests !== undefined ? `/${x.requests}req` : '')).join(' ')}`)
     }
   }
-  if (startup) for (const s of [startup.dv, startup.node, ...(startup.log ? [startup.log] : [])]) L.push(`start ${s.name.padEnd(34)} ${s.samples.map((x) => x.s.toFixed(3)).join(' ')}`)
+  if (startup) for (const s of [startup.dv, startup.node, ...(startup.log ? [startup.log] : []), ...(startup.repro ? [startup.repro.noop, startup.repro.rerun] : [])]) L.push(`start ${s.name.padEnd(34)} ${s.samples.map((x) => x.s.toFixed(3)).join(' ')}`)
   L.push('```', '', '</details>', '')
   return L.join('\n')
 }
