@@ -128,6 +128,46 @@ describe('dv repro', () => {
     expect(readFileSync(join(repo, 'dv.lock'), 'utf8')).toBe(lock)
   })
 
+  it('honours -k, persist, frozen, always_changed, cache: false and wdir', () => {
+    const repo = makeRepo()
+    writeFiles(repo, {
+      'sub/in.txt': 'in\n',
+      'dv.yaml': `stages:
+  broken:
+    cmd: exit 1
+    outs: [never.txt]
+  log:
+    cmd: echo run >> log.txt && echo log >> counter.log
+    outs:
+      - log.txt:
+          persist: true
+          cache: false
+    always_changed: true
+  local:
+    wdir: sub
+    cmd: cp in.txt out.txt && echo local >> ../counter.log
+    deps: [in.txt]
+    outs: [out.txt]
+  held:
+    cmd: echo held >> counter.log
+    frozen: true
+`,
+    })
+    // Without -k the first failure stops the rest; with -k the independent stages finish.
+    const stopped = dv(repo, 'repro', '--json')
+    expect(stopped.code).toBe(1)
+    expect(Object.fromEntries(stopped.json<Array<{stage: string; action: string}>>().map((r) => [r.stage, r.action]))).toMatchObject({broken: 'failed', log: 'not run', local: 'not run'})
+    const kept = dv(repo, 'repro', '-k', '--json')
+    expect(kept.code).toBe(1)
+    expect(Object.fromEntries(kept.json<Array<{stage: string; action: string}>>().map((r) => [r.stage, r.action]))).toEqual({broken: 'failed', log: 'ran', local: 'ran', held: 'frozen'})
+    expect(readFileSync(join(repo, 'sub/out.txt'), 'utf8')).toBe('in\n')
+    // always_changed runs every time; its persistent, uncached output keeps growing and is never
+    // restored from the run-cache.
+    dv(repo, 'repro', 'log').ok()
+    expect(readFileSync(join(repo, 'log.txt'), 'utf8')).toBe('run\nrun\n')
+    expect(counter(repo)).toEqual(['log', 'local', 'log'])
+  })
+
   it('Ctrl-C stops the running stages, their children too, and dv.lock keeps only what finished', async () => {
     const repo = makeRepo()
     writeFiles(repo, {
