@@ -75,6 +75,16 @@ describe('dv repro', () => {
     expect(readFileSync(join(repo, 'model.txt'), 'utf8')).toBe('lr=0.1\nALPHA\nBETA\n')
     expect(readFileSync(join(repo, 'dv.lock'), 'utf8')).toBe(lock)
 
+    // Targets: a stage and what is upstream; -s only it; --downstream it and what follows.
+    expect(Object.keys(actions(repo, 'clean'))).toEqual(['ingest', 'clean'])
+    expect(Object.keys(actions(repo, 'clean', '-s'))).toEqual(['clean'])
+    expect(Object.keys(actions(repo, 'train', '--downstream'))).toEqual(['train', 'evaluate'])
+    expect(dv(repo, 'dag', '--json').ok().json()).toEqual({
+      stages: ['ingest', 'clean', 'train', 'evaluate'],
+      edges: [{from: 'ingest', to: 'clean'}, {from: 'clean', to: 'train'}, {from: 'train', to: 'evaluate'}],
+    })
+    expect(dv(repo, 'dag', 'clean', '--dot').ok().stdout).toBe('digraph pipeline {\n  "ingest";\n  "clean";\n  "ingest" -> "clean";\n}\n')
+
     // An upstream re-run whose output is unchanged leaves downstream alone; a deleted output is restored.
     writeFileSync(join(repo, 'raw.txt'), 'alpha\nbeta\n')
     dv(repo, 'repro', '-f', '-s', 'ingest').ok()
@@ -200,6 +210,12 @@ describe('dv repro', () => {
     expect(r.stderr.trim()).toBe('ERROR: the pipeline has a cycle: a -> b -> a')
     writeFiles(repo, {'dv.yaml': 'stages:\n  a:\n    cmd: mkdir -p d\n    outs: [d]\n  b:\n    cmd: touch d/x\n    outs: [d/x]\n'})
     expect(dv(repo, 'repro').stderr.trim()).toBe('ERROR: output d/x of stage b is inside output d of stage a')
+    writeFiles(repo, {'dv.yaml': 'stages:\n  a:\n    cmd: touch x\n    outs: [x]\n  b:\n    cmd: touch x\n    outs: [x]\n'})
+    expect(dv(repo, 'repro').stderr.trim()).toBe('ERROR: output x is produced by two stages: a and b')
+    writeFiles(repo, {'dv.yaml': 'stages:\n  a:\n    cmd: touch x\n    outs: [x]\n  b:\n    cmd: touch y\n    outs: [y]\n'})
+    const unknown = dv(repo, 'repro', 'nope')
+    expect(unknown.code).toBe(2)
+    expect(unknown.stderr.trim()).toBe('ERROR: no stage named "nope" in dv.yaml (stages: a, b)')
   })
 
   it('runs independent stages side by side with -j', () => {
