@@ -7,7 +7,7 @@ import {existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathS
 import {tmpdir} from 'node:os'
 import {dirname, join, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
-import {afterEach} from 'vitest'
+import {afterEach, beforeEach} from 'vitest'
 
 export const PROJECT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 export const BIN = join(PROJECT, 'bin', 'run.js')
@@ -22,6 +22,13 @@ const made: string[] = []
 afterEach(() => {
   for (const dir of made.splice(0)) rmSync(dir, {recursive: true, force: true})
 })
+
+// dv() blocks the worker in spawnSync. Vitest's worker answers the runner over an RPC channel
+// with a fixed 60 s timeout, and a file whose tests block for longer in all (on a loaded 2-core
+// CI machine, several do) fails with "Timeout calling onTaskUpdate" though every test passed:
+// awaiting only microtasks between tests never lets the event loop read the replies. Yielding a
+// full event-loop turn before each test bounds the blocked stretch to one test.
+beforeEach(() => new Promise<void>((resolve) => setImmediate(resolve)))
 
 /** A fresh empty directory, removed after the test. */
 export function tempDir(): string {

@@ -133,18 +133,20 @@ export class S3Store implements RemoteStore {
   }
 
   /** Sends a GetObject and reads its body; a body broken off mid-way is asked for again. */
-  private async get<T>(key: string, range: {start: number; end: number} | undefined, read: (body: Readable) => Promise<T>): Promise<T> {
+  private async get<T>(key: string, range: {start: number; end: number} | undefined, read: (body: Readable, length?: number) => Promise<T>): Promise<T> {
     const {client, sdk} = await this.s3()
     try {
       return await withRetry(async () => {
         let body: Readable
+        let length: number | undefined
         try {
           const r = await client.send(new sdk.GetObjectCommand({Bucket: this.bucket, Key: this.key(key), ...(range ? {Range: `bytes=${range.start}-${range.end - 1}`} : {})}))
           body = r.Body as Readable
+          length = r.ContentLength
         } catch (error) {
           throw new RequestFailed(error)
         }
-        return await read(body)
+        return await read(body, length)
       })
     } catch (error) {
       const original = error instanceof RequestFailed ? error.original : error
@@ -158,10 +160,23 @@ export class S3Store implements RemoteStore {
   }
 
   async getBytes(key: string, range?: {start: number; end: number}): Promise<Buffer> {
-    return this.get(key, range, async (body) => {
-      const chunks: Buffer[] = []
-      for await (const chunk of body) chunks.push(chunk as Buffer)
-      return Buffer.concat(chunks)
+    return this.get(key, range, async (body, length) => {
+      // Into one buffer of the announced size: no second copy of a range held in memory.
+      if (length === undefined) {
+        const chunks: Buffer[] = []
+        for await (const chunk of body) chunks.push(chunk as Buffer)
+        return Buffer.concat(chunks)
+      }
+      const out = Buffer.allocUnsafe(length)
+      let at = 0
+      for await (const chunk of body) {
+        const c = chunk as Buffer
+        if (at + c.length > length) throw new DvError('ES3', `${this.where}: ${key}: the server sent more than the ${length} bytes it announced`)
+        c.copy(out, at)
+        at += c.length
+      }
+      if (at !== length) throw Object.assign(new Error(`body ended after ${at} of ${length} bytes`), {code: 'ECONNRESET'})
+      return out
     })
   }
 }

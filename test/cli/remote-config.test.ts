@@ -52,7 +52,7 @@ describe('dv remote (configuration)', () => {
       [['remote', 'add', 'bad name', '/tmp/y'], 'ERROR: "bad name" is not a valid remote name (letters, digits, . _ -)'],
       [['remote', 'add', 'web', 'https://example.com/data'], 'ERROR: https://example.com/data: unsupported remote URL (use a directory path or s3://bucket/prefix)'],
       [['remote', 'add', 's3', 's3://Bad_Bucket/x'], 'ERROR: s3://Bad_Bucket/x: "Bad_Bucket" is not a valid S3 bucket name'],
-      [['remote', 'modify', 'storage', 'colour', 'blue'], 'ERROR: unknown remote option "colour" (known: url, endpointurl, region, profile, access_key_id, secret_access_key, session_token)'],
+      [['remote', 'modify', 'storage', 'colour', 'blue'], 'ERROR: unknown remote option "colour" (known: url, endpointurl, region, profile, access_key_id, secret_access_key, session_token, request_checksum_calculation, response_checksum_validation, pack_size)'],
       [['remote', 'modify', 'nope', 'region', 'x'], 'ERROR: no remote named "nope" (see \'dv remote list\')'],
       [['remote', 'remove', 'nope'], 'ERROR: no remote named "nope" (see \'dv remote list\')'],
       [['remote', 'default', 'nope'], 'ERROR: no remote named "nope" (see \'dv remote list\')'],
