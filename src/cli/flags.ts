@@ -28,3 +28,15 @@ export const revisionFlags = {
 export function revisionSelection(flags: {'all-branches'?: boolean; 'all-tags'?: boolean; 'all-commits'?: boolean; rev?: string[]}) {
   return {allBranches: flags['all-branches'], allTags: flags['all-tags'], allCommits: flags['all-commits'], revs: flags.rev}
 }
+
+/** How a table of metrics or params is printed. */
+export const tableFlags = {
+  json: Flags.boolean({description: 'Print JSON.', exclusive: ['md', 'csv']}),
+  md: Flags.boolean({description: 'Print a Markdown table (for a pull request comment).', exclusive: ['json', 'csv']}),
+  csv: Flags.boolean({description: 'Print CSV.', exclusive: ['json', 'md']}),
+  precision: Flags.integer({description: 'Decimals shown for numbers (default 5).', min: 0, max: 20}),
+}
+
+export function tableFormat(flags: {md?: boolean; csv?: boolean}): 'text' | 'md' | 'csv' {
+  return flags.md ? 'md' : flags.csv ? 'csv' : 'text'
+}

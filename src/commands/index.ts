@@ -17,6 +17,9 @@ import Import from './import.js'
 import Init from './init.js'
 import InstallHooks from './install-hooks.js'
 import Log from './log.js'
+import MetricsDiff from './metrics/diff.js'
+import MetricsShow from './metrics/show.js'
+import ParamsDiff from './params/diff.js'
 import Pull from './pull.js'
 import Push from './push.js'
 import Remove from './remove.js'
@@ -47,6 +50,9 @@ export const COMMANDS = {
   init: Init,
   'install-hooks': InstallHooks,
   log: Log,
+  'metrics:diff': MetricsDiff,
+  'metrics:show': MetricsShow,
+  'params:diff': ParamsDiff,
   pull: Pull,
   push: Push,
   remove: Remove,

@@ -46,10 +46,14 @@ function lockedPaths(list: unknown, where: string): LockedPath[] {
 }
 
 export function readLock(root: string): Lock {
-  const lock: Lock = new Map()
   const file = join(root, LOCK_FILE)
-  if (!existsSync(file)) return lock
-  const doc = parseYaml(readFileSync(file, 'utf8'), LOCK_FILE) as {stages?: Record<string, unknown>} | null
+  return existsSync(file) ? parseLock(readFileSync(file, 'utf8')) : new Map()
+}
+
+/** A dv.lock's text (from the workspace, or from git at a revision). */
+export function parseLock(text: string, where = LOCK_FILE): Lock {
+  const lock: Lock = new Map()
+  const doc = parseYaml(text, where) as {stages?: Record<string, unknown>} | null
   const stages = doc?.stages ?? {}
   if (typeof stages !== 'object') throw new InvalidFileError(LOCK_FILE, 'stages: expected a mapping')
   for (const [name, raw] of Object.entries(stages)) {
