@@ -18,6 +18,8 @@ export interface S3Server {
   requests(): Promise<number>
   /** Stops the server (its data stays when `dir` was given). */
   stop(): Promise<void>
+  /** Kills it at once, as a crash or a dropped network would: connections break mid-request. */
+  kill(): Promise<void>
 }
 
 export async function startS3Server(options: {port?: number; dir?: string} = {}): Promise<S3Server> {
@@ -48,6 +50,12 @@ export async function startS3Server(options: {port?: number; dir?: string} = {})
       if (child.exitCode !== null) return
       const exited = new Promise((resolve) => child.once('exit', resolve))
       child.stdin!.end()
+      await exited
+    },
+    async kill() {
+      if (child.exitCode !== null || child.signalCode !== null) return
+      const exited = new Promise((resolve) => child.once('exit', resolve))
+      child.kill('SIGKILL')
       await exited
     },
   }

@@ -6,6 +6,7 @@ import Add from './add.js'
 import Checkout from './checkout.js'
 import Clone from './clone.js'
 import Commit from './commit.js'
+import Compare from './compare.js'
 import Config from './config.js'
 import Dag from './dag.js'
 import Diff from './diff.js'
@@ -39,6 +40,7 @@ export const COMMANDS = {
   checkout: Checkout,
   clone: Clone,
   commit: Commit,
+  compare: Compare,
   config: Config,
   dag: Dag,
   diff: Diff,

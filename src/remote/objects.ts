@@ -87,7 +87,16 @@ export class RemoteObjects {
     const packs = packKeys.filter((k) => k.endsWith('.idx') && keys.has(k.replace(/\.idx$/, '.tar'))).map((k) => k.slice('packs/'.length, -'.idx'.length))
     await inPool(packs, jobs, async (pack) => {
       if (!isOid(pack)) return
-      for (const e of await this.readIndex(pack)) if (!found.has(e.oid)) found.set(e.oid, {pack, offset: e.offset, size: e.size})
+      let entries: PackEntry[]
+      try {
+        entries = await this.readIndex(pack)
+      } catch (error) {
+        // An index that does not match its name (a server that is not atomic, killed mid-write)
+        // is no pack: its objects count as absent and a push sends them again.
+        if (error instanceof CorruptObjectError) return
+        throw error
+      }
+      for (const e of entries) if (!found.has(e.oid)) found.set(e.oid, {pack, offset: e.offset, size: e.size})
     })
     this.known = found
     return found

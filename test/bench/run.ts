@@ -847,6 +847,8 @@ interface StartupResult {
   log?: Step
   /** A 20-stage pipeline, 1,000 files a stage: no-op `dv repro`, and re-running every stage. */
   repro?: {noop: Step; rerun: Step}
+  /** `dv compare --all-commits` over 300 commits of params and metrics. */
+  compare?: Step
 }
 
 function benchStartup(o: Options): StartupResult {
@@ -875,7 +877,40 @@ function benchStartup(o: Options): StartupResult {
   if (!o.keep) rmTree(dir)
   res.log = benchLog(o)
   res.repro = benchRepro(o)
+  res.compare = benchCompare(o)
   return res
+}
+
+/** `dv compare --all-commits` on a history of 300 commits, each changing params and metrics (built once, not timed). */
+function benchCompare(o: Options): Step {
+  const COMMITS = 300
+  const dir = join(o.dir, 'runs', 'compare-300')
+  const marker = join(o.dir, 'runs', 'compare-300.ok')
+  if (!existsSync(marker) || !existsSync(dir)) {
+    rmTree(dir)
+    log(`building a history of ${COMMITS} commits for dv compare (not timed)`)
+    gitInit(dir)
+    must(['node', o.bin, 'init'], dir)
+    writeFileSync(join(dir, 'dv.yaml'), 'stages:\n  train:\n    cmd: echo\n    params: [train.lr]\n    metrics:\n      - metrics.json:\n          cache: false\n')
+    must(['git', 'add', '-A'], dir)
+    must(['git', 'commit', '-q', '-m', 'pipeline'], dir)
+    for (let i = 1; i <= COMMITS; i++) {
+      writeFileSync(join(dir, 'params.yaml'), `train:\n  lr: ${i / 1000}\n`)
+      writeFileSync(join(dir, 'metrics.json'), JSON.stringify({accuracy: i / COMMITS, loss: COMMITS - i}))
+      must(['git', 'add', 'params.yaml', 'metrics.json'], dir)
+      must(['git', 'commit', '-q', '-m', `version ${i}`], dir)
+    }
+    writeFileSync(marker, String(COMMITS))
+  }
+  const step: Step = {name: `dv compare --all-commits (${COMMITS} commits)`, samples: [], problems: []}
+  for (let i = 0; i < Math.max(3, o.runs); i++) {
+    const r = timed(['node', o.bin, 'compare', '--all-commits', '--json'], dir, o.timeout)
+    step.samples.push(r)
+    if (r.rc !== 0) step.problems.push(`rc ${r.rc}: ${firstLine(r.stderr)}`)
+    else if ((JSON.parse(r.stdout) as unknown[]).length !== COMMITS + 2) step.problems.push('wrong number of rows')
+  }
+  log(`  dv compare (${COMMITS} commits): ${fmtS(med(step))} s`)
+  return step
 }
 
 /**
@@ -1032,6 +1067,7 @@ function targetsFor(results: WorkloadResult[], startup: StartupResult | undefine
   if (startup) {
     t.push({name: "dv status (tiny repo) < 2× node -e ''", dv: med(startup.dv), ref: med(startup.node), refName: "node -e ''", limit: 2, kind: 'ratio', failed: fail(startup.dv)})
     if (startup.log) t.push({name: 'dv log over 200 versions < 1 s', dv: med(startup.log), ref: NaN, refName: '', limit: 1, kind: 'abs', unit: 's', failed: fail(startup.log)})
+    if (startup.compare) t.push({name: 'dv compare --all-commits over 300 commits < 2 s', dv: med(startup.compare), ref: NaN, refName: '', limit: 2, kind: 'abs', unit: 's', failed: fail(startup.compare)})
     if (startup.repro) {
       const {noop, rerun} = startup.repro
       t.push({name: 'no-op dv repro (20 stages × 1,000 files) < 0.5 s', dv: med(noop), ref: NaN, refName: '', limit: 0.5, kind: 'abs', unit: 's', failed: fail(noop)})
@@ -1123,6 +1159,7 @@ function report(o: Options, results: WorkloadResult[], startup: StartupResult | 
     st.list.push(startup.dv, startup.node)
     L.push(...stepRows(st, false), '')
     if (startup.log) L.push('## History: `dv log` of a dataset with 200 versions', '', ...stepRows(Object.assign(new Steps(), {list: [startup.log]}) as Steps, false), '')
+    if (startup.compare) L.push('## Comparing: `dv compare --all-commits` over 300 commits', '', ...stepRows(Object.assign(new Steps(), {list: [startup.compare]}) as Steps, false), '')
     if (startup.repro) L.push('## Pipeline: `dv repro` on 20 stages of 1,000 files', '', ...stepRows(Object.assign(new Steps(), {list: [startup.repro.noop, startup.repro.rerun]}) as Steps, false), '')
   }
   L.push('## Targets', '')
@@ -1133,7 +1170,7 @@ function report(o: Options, results: WorkloadResult[], startup: StartupResult | 
       for (const s of steps.list) L.push(`${r.w.id} ${kind.padEnd(4)} ${s.name.padEnd(34)} ${s.samples.map((x) => x.s.toFixed(3) + (x.rssKiB ? `/${fmtMiB(x.rssKiB)}MiB` : '') + (x.bytes !== undefined ? `/${x.bytes}B` : '') + (x.requests !== undefined ? `/${x.requests}req` : '')).join(' ')}`)
     }
   }
-  if (startup) for (const s of [startup.dv, startup.node, ...(startup.log ? [startup.log] : []), ...(startup.repro ? [startup.repro.noop, startup.repro.rerun] : [])]) L.push(`start ${s.name.padEnd(34)} ${s.samples.map((x) => x.s.toFixed(3)).join(' ')}`)
+  if (startup) for (const s of [startup.dv, startup.node, ...(startup.log ? [startup.log] : []), ...(startup.repro ? [startup.repro.noop, startup.repro.rerun] : []), ...(startup.compare ? [startup.compare] : [])]) L.push(`start ${s.name.padEnd(34)} ${s.samples.map((x) => x.s.toFixed(3)).join(' ')}`)
   L.push('```', '', '</details>', '')
   return L.join('\n')
 }

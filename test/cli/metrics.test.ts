@@ -14,7 +14,8 @@ const PIPELINE = 'stages:\n  evaluate:\n    cmd: cp scores.json metrics.json\n  
 function history(): string {
   const repo = makeRepo()
   const version = (scores: object, lr: number, message: string) => {
-    writeFiles(repo, {'scores.json': JSON.stringify(scores), 'params.yaml': `train:\n  lr: ${lr}\n  epochs: 10\n`, 'model.txt': 'm'})
+    writeFiles(repo, {'scores.json': JSON.stringify(scores), 'params.yaml': `train:\n  lr: ${lr}\n  epochs: 10\n`, 'model.txt': 'm', 'data/rows.csv': `rows of ${message || 'the workspace'}\n`})
+    dv(repo, 'add', 'data').ok()
     writeFileSync(join(repo, 'dv.yaml'), PIPELINE.replace('cmd: cp scores.json metrics.json', 'cmd: cp scores.json metrics.json && echo m > model.txt'))
     dv(repo, 'repro').ok()
     if (message) {
@@ -77,6 +78,28 @@ describe('dv metrics and dv params', () => {
     )
     expect(Object.keys(dv(repo, 'metrics', 'diff', '--all', '--json').ok().json<Record<string, object>>()['metrics.json'])).toEqual(['accuracy', 'auc', 'model', 'per_class.cat', 'per_class.dog'])
     expect(dv(repo, 'metrics', 'diff', 'HEAD', 'HEAD').ok().stdout).toBe('No metric changed between HEAD and HEAD.\n')
+  })
+
+  it('compare: one row per revision with data versions, params and metrics', () => {
+    const repo = history()
+    const initial = git(repo, 'rev-list', '--max-parents=0', 'HEAD').trim().slice(0, 8)
+    const rows = dv(repo, 'compare', '--json').ok().json<Array<{rev: string; data: Record<string, {changed: boolean; nfiles?: number}>; params: object; metrics: Record<string, unknown>; hasMetrics: boolean}>>()
+    expect(rows.map((r) => r.rev)).toEqual(['workspace', git(repo, 'rev-parse', '--short=8', 'HEAD').trim(), git(repo, 'rev-parse', '--short=8', 'HEAD~1').trim(), initial])
+    expect(rows.map((r) => r.data.data?.changed)).toEqual([true, true, true, undefined])
+    expect(rows.map((r) => r.data['model.txt']?.changed)).toEqual([false, false, true, undefined])
+    expect(rows.map((r) => r.params)).toEqual([{'train.lr': 0.2}, {'train.lr': 0.2}, {'train.lr': 0.1}, {}])
+    expect(rows.map((r) => r.metrics.accuracy)).toEqual([0.875, 0.75, 0.5, undefined])
+    expect(rows.map((r) => r.hasMetrics)).toEqual([true, true, true, false])
+    // Columns by glob, only those that differ, sorted by a metric.
+    expect(dv(repo, 'compare', 'HEAD', 'HEAD~1', '--columns', 'metric:*,param:*', '--only-changed', '--sort-by', 'metric:accuracy', '--md').ok().stdout).toBe(
+      '| Revision | param:train.lr | metric:accuracy | metric:model | metric:auc | metric:per_class.cat | metric:per_class.dog | metric:loss |\n' +
+        '|---|---|---|---|---|---|---|---|\n' +
+        '| workspace | 0.2 | 0.875 | v2 | 0.5 | 0.75 | 1 | - |\n' +
+        '| HEAD | 0.2 | 0.75 | v2 | 0.5 | 0.75 | 0.5 | - |\n' +
+        '| HEAD~1 | 0.1 | 0.5 | v1 | - | 0.5 | 0.5 | 0.25 |\n',
+    )
+    expect(dv(repo, 'compare', '--sort-by', 'metric:nope').stderr).toMatch(/^ERROR: no column "metric:nope" to sort by/)
+    expect(dv(repo, 'compare', initial).ok().stdout).toMatch(new RegExp(`\\n${initial} +- +- +- .*\\(no metrics\\)\\n$`))
   })
 
   it('diff params the stages use, and read CSV metrics given by path', () => {

@@ -127,7 +127,7 @@ describe('dv push, fetch, pull (directory remote)', () => {
     writeFiles(repo, files)
     dv(repo, 'add', 'data').ok()
     dv(repo, 'remote', 'add', '-d', 'store', remote).ok()
-    dv(repo, 'remote', 'modify', 'store', 'pack_size', '32K').ok() // ~8 files a pack: many packs
+    dv(repo, 'remote', 'modify', 'store', 'pack_size', '16K').ok() // ~3 files a pack: ~500 packs, so the kill lands mid-push
     git(repo, 'add', '-A')
     git(repo, 'commit', '-q', '-m', 'data')
     const child = spawn(process.execPath, [BIN, 'push', '-j', '1'], {cwd: repo, env: testEnv(join(tempDir(), 'home')), stdio: 'ignore'})

@@ -71,6 +71,22 @@ describe('remote objects', () => {
   })
 })
 
+describe('a damaged pack index', () => {
+  it('counts as no pack: its objects are absent, and nothing fails', async () => {
+    const cache = new ObjectStore(join(tempDir(), 'cache'))
+    cache.init()
+    const oid = cache.putBytes(Buffer.from('kept\n'))
+    const root = join(tempDir(), 'remote')
+    const store = new LocalStore(root)
+    await new RemoteObjects(store, join(tempDir(), 'idx')).send(cache.dirs.objects, [{oid, size: 5}], {jobs: 1})
+    const bogus = 'f'.repeat(64)
+    await store.put(`packs/${bogus}.tar`, {bytes: Buffer.alloc(1024)})
+    await store.put(`packs/${bogus}.idx`, {bytes: Buffer.from('dv-pack-index 1\n' + `${'a'.repeat(64)} 512 5\n`)}) // half-written: not its name's hash
+    const known = await new RemoteObjects(store, join(tempDir(), 'idx')).inventory()
+    expect([...known.keys()]).toEqual([oid])
+  })
+})
+
 describe('retries', () => {
   it('retry transient failures with backoff and give up on others at once', async () => {
     let calls = 0
