@@ -81,12 +81,17 @@ function localObjects(repo: Repo, outs: TrackedOut[]): {blobs: SendItem[]; trees
 /** Transfers in flight when `-j` is not given: they mostly wait on the network. */
 export const defaultJobs = () => defaultPoolSize() * 4
 
-export async function push(targets: string[] = [], options: TransferOptions = {}): Promise<TransferResult> {
+/** What push and fetch start from: the repository, the remote, and the outputs they cover. */
+async function begin(targets: string[], options: TransferOptions): Promise<{repo: Repo; name: string; objects: RemoteObjects; outs: TrackedOut[]}> {
   const cwd = options.cwd ?? process.cwd()
   const repo = Repo.open(cwd)
   await loadHasher()
   const {name, objects} = openRemote(repo, options.remote)
-  const outs = await transferOuts(repo, targets, cwd, options)
+  return {repo, name, objects, outs: await transferOuts(repo, targets, cwd, options)}
+}
+
+export async function push(targets: string[] = [], options: TransferOptions = {}): Promise<TransferResult> {
+  const {repo, name, objects, outs} = await begin(targets, options)
   // Run records the remote lacks go with the outputs they name (those still in the cache).
   const runs = options.runCache ? await missingRuns(repo, objects) : []
   for (const r of runs) outs.push(...asTrackedOuts(r.record.outs))
@@ -141,11 +146,7 @@ async function fetchRuns(repo: Repo, objects: RemoteObjects): Promise<{runs: num
 }
 
 export async function fetch(targets: string[] = [], options: TransferOptions = {}): Promise<TransferResult> {
-  const cwd = options.cwd ?? process.cwd()
-  const repo = Repo.open(cwd)
-  await loadHasher()
-  const {name, objects} = openRemote(repo, options.remote)
-  const outs = await transferOuts(repo, targets, cwd, options)
+  const {repo, name, objects, outs} = await begin(targets, options)
   const runs = options.runCache ? await fetchRuns(repo, objects) : undefined
   if (runs) outs.push(...runs.outs)
   const roots = outs.map((t) => ({oid: t.out.oid, dir: t.out.nfiles !== undefined, size: t.out.size}))
