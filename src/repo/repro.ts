@@ -125,7 +125,7 @@ class PathHashes {
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b)
 
 /** Why a stage is stale relative to its dv.lock entry; empty when it is up to date. */
-export async function staleness(hashes: PathHashes, stage: StageDef, locked: LockedStage | undefined, deps: LockedPath[], params: Record<string, Record<string, unknown>>): Promise<string[]> {
+async function staleness(hashes: PathHashes, stage: StageDef, locked: LockedStage | undefined, deps: LockedPath[], params: Record<string, Record<string, unknown>>): Promise<string[]> {
   if (!locked) return ['never run']
   const reasons: string[] = []
   if (stage.alwaysChanged) reasons.push('always changed')

@@ -78,6 +78,20 @@ function localObjects(repo: Repo, outs: TrackedOut[]): {blobs: SendItem[]; trees
   return {blobs: [...blobs].map(([oid, size]) => ({oid, size})), trees}
 }
 
+/** Objects and bytes moved so far, each step reported to `onProgress`. */
+function tally(onProgress?: (files: number, bytes: number) => void) {
+  const t = {
+    count: 0,
+    bytes: 0,
+    add: (count: number, size: number) => {
+      t.count += count
+      t.bytes += size
+      onProgress?.(t.count, t.bytes)
+    },
+  }
+  return t
+}
+
 /** Transfers in flight when `-j` is not given: they mostly wait on the network. */
 export const defaultJobs = () => defaultPoolSize() * 4
 
@@ -98,24 +112,18 @@ export async function push(targets: string[] = [], options: TransferOptions = {}
   const {blobs, trees} = localObjects(repo, outs)
   const jobs = options.jobs ?? defaultJobs()
   const there = await objects.inventory(jobs)
-  let transferred = 0
-  let bytes = 0
-  const onSent = (count: number, size: number) => {
-    transferred += count
-    bytes += size
-    options.onProgress?.(transferred, bytes)
-  }
+  const sent = tally(options.onProgress)
   // Files first, then trees in order: a tree on the remote always has its whole subtree.
   const missingBlobs = blobs.filter((o) => !there.has(o.oid))
   for (const {oid} of missingBlobs) if (!repo.odb.has(oid)) throw new MissingObjectError(oid)
   const missingTrees = trees.filter((o) => !there.has(o.oid))
   const all = [...missingBlobs, ...missingTrees]
   options.onTotal?.(all.length, all.reduce((n, o) => n + o.size, 0))
-  await objects.send(repo.odb.dirs.objects, missingBlobs, {jobs, onSent})
-  await objects.send(repo.odb.dirs.objects, missingTrees, {ordered: true, jobs, onSent})
+  await objects.send(repo.odb.dirs.objects, missingBlobs, {jobs, onSent: sent.add})
+  await objects.send(repo.odb.dirs.objects, missingTrees, {ordered: true, jobs, onSent: sent.add})
   // Records last: a record on the remote always has its outputs there.
   for (const r of runs) await objects.putRun(r.key, r.file)
-  return {remote: name, transferred, skipped: blobs.length + trees.length - transferred, ...(options.runCache ? {runs: runs.length} : {})}
+  return {remote: name, transferred: sent.count, skipped: blobs.length + trees.length - sent.count, ...(options.runCache ? {runs: runs.length} : {})}
 }
 
 /** Local run records that the remote does not have and whose outputs are all in the cache. */
@@ -166,14 +174,9 @@ export async function fetchObjects(
   options: {jobs: number; onProgress?: (files: number, bytes: number) => void; onTotal?: (files: number, bytes: number) => void},
 ): Promise<{transferred: number; skipped: number}> {
   const {jobs} = options
-  let transferred = 0
+  const received = tally(options.onProgress)
+  const onReceived = received.add
   let skipped = 0
-  let bytes = 0
-  const onReceived = (count: number, size: number) => {
-    transferred += count
-    bytes += size
-    options.onProgress?.(transferred, bytes)
-  }
   const fetchedTrees: Buffer[] = []
   const blobs = new Map<string, number>() // file → size, when a tree told it
   let level = roots.filter((r) => r.dir).map((r) => r.oid)
@@ -203,12 +206,12 @@ export async function fetchObjects(
     return false
   })
   if (wanted.length > 0) {
-    options.onTotal?.(transferred + wanted.length, bytes + wanted.reduce((n, oid) => n + (blobs.get(oid) ?? 0), 0))
+    options.onTotal?.(received.count + wanted.length, received.bytes + wanted.reduce((n, oid) => n + (blobs.get(oid) ?? 0), 0))
     await objects.receive(wanted, {into: odb.dirs, jobs, onReceived})
   }
   // Deepest trees were fetched last: store in reverse so each tree follows its subtrees.
   for (const b of fetchedTrees.reverse()) odb.putBytes(b)
-  return {transferred, skipped}
+  return {transferred: received.count, skipped}
 }
 
 export async function pull(targets: string[] = [], options: TransferOptions & {force?: boolean} = {}): Promise<TransferResult & {checkout: CheckoutResult}> {
