@@ -3,8 +3,12 @@
  * read from git when it is committed there, else from the cache when dv.lock (or a pointer file)
  * of that revision names it as an output (metrics are usually stage outputs, kept out of git).
  */
-import {existsSync, readFileSync, statSync} from 'node:fs'
+import {existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
 
+import {CorruptObjectError, MissingObjectError, PathNotFoundError} from '../errors.js'
+import {hashPath} from '../odb/ingest.js'
 import {parseLock} from '../pipeline/lock.js'
 import {parsePipeline, PIPELINE_FILES, type Pipeline} from '../pipeline/schema.js'
 import type {Repo} from '../repo/repo.js'
@@ -14,8 +18,17 @@ import type {GitObjects} from '../scm/objects.js'
 /** `undefined` is the workspace. */
 export type Rev = string | undefined
 
+/** A file of a revision, readable on disk. */
+export interface FileAt {
+  /** Relative to the repository root. */
+  path: string
+  /** A local file with its bytes: in the workspace, in the cache, or a temporary copy of a git blob. */
+  file: string
+}
+
 export class VersionedFiles {
   private readonly commits = new Map<string, string>()
+  private scratch: string | undefined
 
   constructor(
     private readonly repo: Repo,
@@ -42,6 +55,76 @@ export class VersionedFiles {
     const fromLock = lock ? [...parseLock(lock.data.toString('utf8'), `dv.lock (at ${rev})`).values()].flatMap((s) => s.outs).find((o) => o.path === path && o.nfiles === undefined) : undefined
     const oid = fromLock?.oid ?? (await outsAt(this.repo, this.objects, commit)).find((t) => t.path === path && t.out.nfiles === undefined)?.out.oid
     return oid && this.repo.odb.has(oid) ? this.repo.odb.readBytes(oid) : undefined
+  }
+
+  /**
+   * The files at or under `target` (relative to the root) at `rev`, sorted by path: from the
+   * workspace, from git, or from the cache through the pointers and dv.lock of `rev` (each cached
+   * object checked against its id before it is handed out). Call close() to drop temporary copies.
+   */
+  async files(rev: Rev, target: string): Promise<FileAt[]> {
+    const under = (p: string) => target === '' || p === target || p.startsWith(`${target}/`)
+    const found = new Map<string, string>()
+    if (rev === undefined) {
+      const walk = (rel: string) => {
+        const st = statSync(this.repo.abs(rel), {throwIfNoEntry: false})
+        if (st?.isFile()) found.set(rel, this.repo.abs(rel))
+        else if (st?.isDirectory()) {
+          for (const name of readdirSync(this.repo.abs(rel))) {
+            const child = rel ? `${rel}/${name}` : name
+            if (child !== '.git' && child !== '.dv') walk(child)
+          }
+        }
+      }
+      walk(target)
+    } else {
+      const commit = await this.commit(rev)
+      for (const [path, blob] of await this.objects.listFiles(`${commit}^{tree}`, () => true)) {
+        if (!under(path)) continue
+        const obj = await this.objects.read(blob)
+        if (!obj) continue
+        this.scratch ??= mkdtempSync(join(tmpdir(), 'dv-files-'))
+        const file = join(this.scratch, String(found.size))
+        writeFileSync(file, obj.data)
+        found.set(path, file)
+      }
+      const lock = await this.objects.read(`${commit}:dv.lock`)
+      const outs = [
+        ...(lock ? [...parseLock(lock.data.toString('utf8'), `dv.lock (at ${rev})`).values()].flatMap((s) => s.outs) : []),
+        ...(await outsAt(this.repo, this.objects, commit)).map((t) => ({path: t.path, oid: t.out.oid})),
+      ]
+      const cached = new Map<string, string>()
+      for (const out of outs) {
+        if (!under(out.path) && !target.startsWith(`${out.path}/`)) continue
+        this.cached(out.path, out.oid, (path, oid) => {
+          if (under(path)) cached.set(path, oid)
+        })
+      }
+      for (const [path, oid] of cached) {
+        if (!this.repo.odb.has(oid)) throw new MissingObjectError(oid, `${path} (at ${rev}; run dv fetch -r ${rev})`)
+        const file = this.repo.odb.path(oid)
+        const actual = await hashPath(file)
+        if (actual !== oid) throw new CorruptObjectError(oid, actual, this.repo.odb.dir)
+        found.set(path, file)
+      }
+    }
+    if (found.size === 0) throw new PathNotFoundError(`${target}${rev === undefined ? '' : ` (at ${rev})`}`)
+    return [...found].sort(([a], [b]) => (a < b ? -1 : 1)).map(([path, file]) => ({path, file}))
+  }
+
+  /** Calls `visit` for every file of the cached output `oid` at `path` (a file or a tree). */
+  private cached(path: string, oid: string, visit: (path: string, oid: string) => void): void {
+    if (!this.repo.odb.has(oid) || !this.repo.odb.isTree(oid)) return visit(path, oid)
+    for (const e of this.repo.odb.getTree(oid)) {
+      if (e.kind === 'tree') this.cached(`${path}/${e.name}`, e.oid, visit)
+      else visit(`${path}/${e.name}`, e.oid)
+    }
+  }
+
+  /** Removes the temporary copies files() made. */
+  close(): void {
+    if (this.scratch) rmSync(this.scratch, {recursive: true, force: true})
+    this.scratch = undefined
   }
 
   /** The pipeline at `rev` (paths interpolated with the workspace's params). */

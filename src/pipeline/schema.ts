@@ -31,6 +31,24 @@ export interface OutDef {
   cache: boolean
   persist: boolean
   kind: 'out' | 'metric' | 'plot'
+  /** For a plot output: how to draw it, and the fields to draw. */
+  plot?: PlotOptions & {x?: string; y?: string[]}
+}
+
+/** DVC's plot options: `x`, `y` (fields, or files mapped to fields), `template`, labels. */
+export interface PlotOptions {
+  template?: string
+  title?: string
+  xLabel?: string
+  yLabel?: string
+}
+
+/** One plot: data files (each with the fields to draw) or an image, drawn with one template. */
+export interface PlotDef extends PlotOptions {
+  /** The top-level plot's key, or the output's path. */
+  id: string
+  /** Relative to the repository root. `y` empty: the last numeric field; `x` unset: the row's index. */
+  files: Array<{path: string; y: string[]; x?: string}>
 }
 
 export interface ParamRef {
@@ -66,7 +84,23 @@ export interface Pipeline {
   /** Top-level lists, relative to the repository root. */
   metrics: string[]
   plots: string[]
+  /** The plots at top level, as defined there (stage plot outputs are in the stages' outs). */
+  plotDefs: PlotDef[]
   params: string[]
+}
+
+/** Every plot of the pipeline: top-level ones, then each stage's plot outputs not already among them. */
+export function plotDefinitions(p: Pipeline): PlotDef[] {
+  const defs = [...p.plotDefs]
+  const covered = new Set(defs.flatMap((d) => d.files.map((f) => f.path)))
+  for (const stage of p.stages) {
+    for (const out of stage.outs) {
+      if (out.kind !== 'plot' || covered.has(out.path)) continue
+      const {x, y, ...rest} = out.plot ?? {}
+      defs.push({...rest, id: out.path, files: [{path: out.path, y: y ?? [], ...(x === undefined ? {} : {x})}]})
+    }
+  }
+  return defs
 }
 
 /** DVC's `parsing` config: how a mapping unpacked into `cmd` writes booleans and lists. */
@@ -356,6 +390,7 @@ const TOP_KEYS = new Set(['stages', 'vars', 'params', 'metrics', 'plots', 'artif
 const STAGE_KEYS = new Set(['cmd', 'wdir', 'deps', 'params', 'outs', 'metrics', 'plots', 'frozen', 'always_changed', 'desc', 'meta', 'vars', 'gpus'])
 const OUT_KEYS = new Set(['cache', 'persist', 'checkpoint', 'remote', 'push', 'desc', 'type', 'labels', 'meta'])
 const PLOT_KEYS = new Set([...OUT_KEYS, 'template', 'x', 'y', 'x_label', 'y_label', 'title', 'header'])
+const TOP_PLOT_KEYS = new Set(['template', 'x', 'y', 'x_label', 'y_label', 'title'])
 const OUT_KINDS: Array<[string, OutDef['kind']]> = [
   ['outs', 'out'],
   ['metrics', 'metric'],
@@ -410,7 +445,7 @@ class Parser {
 
   parse(): Pipeline {
     const data = this.doc.toJS() as unknown
-    const pipeline: Pipeline = {file: this.file, stages: [], metrics: [], plots: [], params: []}
+    const pipeline: Pipeline = {file: this.file, stages: [], metrics: [], plots: [], plotDefs: [], params: []}
     if (data === null || data === undefined) return pipeline
     if (!isDict(data)) this.fail([], `expected a mapping with "stages", got ${typeName(data)}`)
     for (const key of Object.keys(data)) if (!TOP_KEYS.has(key)) this.fail([key], `unknown top-level key "${key}"`)
@@ -449,27 +484,79 @@ class Parser {
       if (!Array.isArray(data.plots)) this.fail(['plots'], `"plots" must be a list, got ${typeName(data.plots)}`)
       data.plots.forEach((item, i) => {
         const v = this.resolve(item, context, ['plots', i], {label: '', field: 'plots', strict: false})
-        for (const p of this.topPlotPaths(v, ['plots', i])) if (!pipeline.plots.includes(p)) pipeline.plots.push(p)
+        for (const def of this.topPlots(v, ['plots', i])) {
+          pipeline.plotDefs.push(def)
+          for (const f of def.files) if (!pipeline.plots.includes(f.path)) pipeline.plots.push(f.path)
+        }
       })
     }
     return pipeline
   }
 
   /** Top-level plots: a path, or `{id: {y: ..., x: ...}}` whose id is a path unless `y`/`x` map files to fields. */
-  private topPlotPaths(v: unknown, path: Path): string[] {
-    if (isPathLike(v)) return [this.repoPath(toStr(v), path, '', '"plots" path')]
-    if (!isDict(v)) this.fail(path, `"plots" item must be a path or {id: {options}}, got ${typeName(v)}`)
-    const out: string[] = []
-    for (const [id, def] of Object.entries(v)) {
-      if (def !== null && def !== undefined && !isDict(def)) this.fail([...path, id], `"plots" "${id}" must map to options, got ${typeName(def)}`)
-      const files = [def?.y, def?.x].filter(isDict).flatMap((d) => Object.keys(d))
-      if (files.length === 0) files.push(id)
-      for (const f of files) {
-        const p = this.repoPath(f, [...path, id], '', '"plots" path')
-        if (!out.includes(p)) out.push(p)
-      }
+  private topPlots(v: unknown, path: Path): PlotDef[] {
+    if (isPathLike(v)) {
+      const p = this.repoPath(toStr(v), path, '', '"plots" path')
+      return [{id: p, files: [{path: p, y: []}]}]
     }
+    if (!isDict(v)) this.fail(path, `"plots" item must be a path or {id: {options}}, got ${typeName(v)}`)
+    const defs: PlotDef[] = []
+    for (const [id, def] of Object.entries(v)) {
+      const here = [...path, id]
+      if (def !== null && def !== undefined && !isDict(def)) this.fail(here, `"plots" "${id}" must map to options, got ${typeName(def)}`)
+      for (const k of Object.keys(def ?? {})) if (!TOP_PLOT_KEYS.has(k)) this.fail([...here, k], `"plots" "${id}": unknown key "${k}"`)
+      const {x, y, ...options} = this.plotOptions(def ?? {}, here, `"plots" "${id}"`)
+      const file = (f: string) => this.repoPath(f, here, '', '"plots" path')
+      const rawY = def?.y
+      const rawX = def?.x
+      let files: PlotDef['files']
+      if (isDict(rawY)) {
+        files = Object.entries(rawY).map(([f, fields]) => ({path: file(f), y: this.fieldList(fields, [...here, 'y', f], `"plots" "${id}": "y" of "${f}"`)}))
+      } else {
+        files = [{path: file(id), y: y ?? []}]
+      }
+      if (isDict(rawX)) {
+        for (const [f, field] of Object.entries(rawX)) {
+          const target = files.find((e) => e.path === file(f))
+          if (!target) this.fail([...here, 'x', f], `"plots" "${id}": "x" names "${f}", which is not among the files of "y"`)
+          if (typeof field !== 'string') this.fail([...here, 'x', f], `"plots" "${id}": "x" of "${f}" must be a field name, got ${typeName(field)}`)
+          target.x = field
+        }
+      } else if (x !== undefined) {
+        for (const f of files) f.x = x
+      }
+      defs.push({...options, id, files})
+    }
+    return defs
+  }
+
+  /** A plot's `x`, `y`, `template` and labels, checked (a mapping `x`/`y` is left to the caller). */
+  private plotOptions(o: Dict, path: Path, label: string): PlotOptions & {x?: string; y?: string[]} {
+    const text = (k: string): string | undefined => {
+      const v = o[k]
+      if (v === undefined || v === null) return undefined
+      if (typeof v !== 'string') this.fail([...path, k], `${label}: "${k}" must be a string, got ${typeName(v)}`)
+      return v
+    }
+    const out: PlotOptions & {x?: string; y?: string[]} = {}
+    const template = text('template')
+    if (template !== undefined) out.template = template
+    for (const [k, name] of [['title', 'title'], ['x_label', 'xLabel'], ['y_label', 'yLabel']] as const) {
+      const v = text(k)
+      if (v !== undefined) out[name] = v
+    }
+    if (!isDict(o.x)) {
+      const x = text('x')
+      if (x !== undefined) out.x = x
+    }
+    if (o.y !== undefined && o.y !== null && !isDict(o.y)) out.y = this.fieldList(o.y, [...path, 'y'], `${label}: "y"`)
     return out
+  }
+
+  private fieldList(v: unknown, path: Path, label: string): string[] {
+    if (typeof v === 'string') return [v]
+    if (Array.isArray(v) && v.every((f) => typeof f === 'string')) return v as string[]
+    this.fail(path, `${label} must be a field name or a list of them, got ${typeName(v)}`)
   }
 
   /** Runs `fn`, turning a context error (or a DvError other than a file's own) into this file's error at `path`. */
@@ -634,6 +721,11 @@ class Parser {
             }
             if (o.cache === false) out.cache = false
             if (o.persist === true) out.persist = true
+            if (kind === 'plot') {
+              const {x, y, ...rest} = this.plotOptions(o, optPath, `${label}: "${field}" path "${p}"`)
+              if (isDict(o.x) || isDict(o.y)) this.fail(optPath, `${label}: "${field}" path "${p}": "x" and "y" of a plot output are field names, not files`)
+              out.plot = {...out.plot, ...rest, ...(x === undefined ? {} : {x}), ...(y === undefined ? {} : {y})}
+            }
           }
           const dup = outs.find((x) => x.path === out.path)
           if (dup) this.fail(itemPath, `${label}: "${out.path}" is listed as an output twice`)

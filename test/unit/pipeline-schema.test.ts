@@ -2,7 +2,7 @@ import {describe, expect, it} from 'vitest'
 
 import {DvError, InvalidFileError} from '../../src/errors.js'
 import {lookupParam, paramValue, paramsFileType, parseParams, readParams, selectParams} from '../../src/pipeline/params.js'
-import {loadPipeline, PIPELINE_FILES, pyFloat, type StageDef, stageOutputs} from '../../src/pipeline/schema.js'
+import {loadPipeline, PIPELINE_FILES, plotDefinitions, pyFloat, type StageDef, stageOutputs} from '../../src/pipeline/schema.js'
 import {tempDir, writeFiles} from '../helpers.js'
 
 /** A repository directory holding `files`; `dv.yaml` among them unless another pipeline file is given. */
@@ -115,7 +115,7 @@ artifacts:
         cmd: ['python train.py', 'echo done'],
         wdir: '.',
         deps: ['data/prepared', 'train.py'],
-        outs: [out('model.pkl', {persist: true}), out('metrics.json', {cache: false, kind: 'metric'}), out('plots/loss.csv', {kind: 'plot'})],
+        outs: [out('model.pkl', {persist: true}), out('metrics.json', {cache: false, kind: 'metric'}), out('plots/loss.csv', {kind: 'plot', plot: {x: 'step', y: ['loss'], template: 'linear'}})],
         params: [
           {file: 'params.yaml', keys: ['train.lr', 'train.epochs']},
           {file: 'config/model.json', keys: ['layers']},
@@ -131,6 +131,42 @@ artifacts:
     expect(p.metrics).toEqual(['metrics.json'])
     expect(p.params).toEqual(['params.yaml'])
     expect(p.plots).toEqual(['plots/loss.csv', 'a.csv', 'b/c.csv'])
+    expect(plotDefinitions(p)).toEqual([
+      {id: 'plots/loss.csv', files: [{path: 'plots/loss.csv', y: ['loss']}]},
+      {id: 'compare', files: [{path: 'a.csv', y: ['acc']}, {path: 'b/c.csv', y: ['acc']}]},
+    ])
+  })
+
+  it('keeps plot definitions: x/y fields or files, templates, labels; stage plots not defined at top level', () => {
+    const p = load(`stages:
+  eval:
+    cmd: run
+    plots:
+      - roc.json: {x: fpr, y: tpr, template: simple, title: ROC}
+      - plots/cm.csv
+plots:
+  - confusion:
+      template: confusion
+      x: actual
+      y: {classes.csv: predicted}
+      x_label: truth
+  - loss.csv: {y: [train, val], x: step}
+  - img/curve.png
+  - cmp:
+      x: {a.csv: step, b.csv: epoch}
+      y: {a.csv: acc, b.csv: [acc, f1]}
+`)
+    expect(plotDefinitions(p)).toEqual([
+      {id: 'confusion', template: 'confusion', xLabel: 'truth', files: [{path: 'classes.csv', y: ['predicted'], x: 'actual'}]},
+      {id: 'loss.csv', files: [{path: 'loss.csv', y: ['train', 'val'], x: 'step'}]},
+      {id: 'img/curve.png', files: [{path: 'img/curve.png', y: []}]},
+      {id: 'cmp', files: [{path: 'a.csv', y: ['acc'], x: 'step'}, {path: 'b.csv', y: ['acc', 'f1'], x: 'epoch'}]},
+      {id: 'roc.json', template: 'simple', title: 'ROC', files: [{path: 'roc.json', y: ['tpr'], x: 'fpr'}]},
+      {id: 'plots/cm.csv', files: [{path: 'plots/cm.csv', y: []}]},
+    ])
+    expect(() => load('plots:\n  - a:\n      y: {a.csv: 3}\n')).toThrow(/dv.yaml:3: "plots" "a": "y" of "a.csv" must be a field name or a list of them, got a number/)
+    expect(() => load('plots:\n  - a.csv:\n      colour: red\n')).toThrow(/dv.yaml:3: "plots" "a.csv": unknown key "colour"/)
+    expect(() => load('plots:\n  - a:\n      x: {b.csv: s}\n      y: {a.csv: v}\n')).toThrow(/"x" names "b.csv", which is not among the files of "y"/)
   })
 
   it('falls back to dvc.yaml, prefers dv.yaml, and is undefined without either', () => {
