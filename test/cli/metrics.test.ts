@@ -7,7 +7,8 @@ import {writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 
-import {dv, git, makeRepo, writeFiles} from '../helpers.js'
+import {BIN, dv, git, makeRepo, tempDir, writeFiles} from '../helpers.js'
+import {Terminal} from '../tmux.js'
 
 const PIPELINE = 'stages:\n  evaluate:\n    cmd: cp scores.json metrics.json\n    deps: [scores.json]\n    params: [train.lr]\n    outs: [model.txt]\n    metrics: [metrics.json]\n'
 
@@ -100,6 +101,39 @@ describe('dv metrics and dv params', () => {
     )
     expect(dv(repo, 'compare', '--sort-by', 'metric:nope').stderr).toMatch(/^ERROR: no column "metric:nope" to sort by/)
     expect(dv(repo, 'compare', initial).ok().stdout).toMatch(new RegExp(`\\n${initial} +- +- +- .*\\(no metrics\\)\\n$`))
+  })
+
+  it('compare -i: a table in a real terminal (tmux) that moves, sorts, filters and quits on keys', () => {
+    const repo = history()
+    const term = new Terminal(tempDir(), repo, `node ${BIN} compare -i --columns 'metric:accuracy,metric:loss,param:*'`, 100, 12)
+    try {
+      let screen = term.waitFor(/q quit/)
+      const heads = [git(repo, 'rev-parse', '--short=8', 'HEAD').trim(), git(repo, 'rev-parse', '--short=8', 'HEAD~1').trim()]
+      expect(screen.split('\n').slice(0, 4)).toEqual([
+        'Revision   param:train.lr  metric:accuracy  metric:loss',
+        'workspace  0.2             0.875            -',
+        `${heads[0]}   0.2             0.75             -`,
+        `${heads[1]}   0.1             0.5              0.25`,
+      ])
+      // Right to metric:accuracy, sort (high to low), then again (low to high).
+      term.press('Right', 's')
+      screen = term.waitFor(/sorted by metric:accuracy \(desc\)/)
+      expect(screen.split('\n')[1]).toMatch(/^workspace /)
+      term.press('s')
+      screen = term.waitFor(/sorted by metric:accuracy \(asc\)/)
+      expect(screen.split('\n').slice(1, 4).map((l) => l.split(' ')[0])).toEqual([heads[1], heads[0], 'workspace'])
+      // Only the columns that differ between rows: all three do here, with the initial commit's row empty.
+      term.press('c')
+      expect(term.waitFor(/only changed columns/)).toMatch(/4 revisions, 3 columns · sorted by metric:accuracy \(asc\) · only changed columns/)
+      term.press('q')
+      expect(term.waitFor(/\[exit \d+\]/)).toMatch(/\[exit 0\]/)
+    } finally {
+      term.kill()
+    }
+    // Without a terminal it says so instead of hanging.
+    const piped = dv(repo, 'compare', '-i')
+    expect(piped.code).toBe(2)
+    expect(piped.stderr).toBe('ERROR: dv compare -i needs a terminal (stdin and stdout); leave out -i for a table\n')
   })
 
   it('diff params the stages use, and read CSV metrics given by path', () => {
