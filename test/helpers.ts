@@ -153,3 +153,14 @@ export function remoteObjectIds(root: string, suffix = ''): Set<string> {
   const {loose, packs} = remoteContents(root, suffix)
   return new Set([...loose, ...packs.flatMap((p) => p.entries.map((e) => e.oid))])
 }
+
+/**
+ * Whether a system program some tests drive (tmux, chromium) is installed. Where it is not,
+ * those tests are reported as skipped, never as passed, so `npm test` still runs on a machine
+ * with only Node and git. CI installs them (.ci/run) and sets CI=true: there a missing one fails.
+ */
+export function haveProgram(name: string): boolean {
+  const found = spawnSync('sh', ['-c', `command -v ${name}`]).status === 0
+  if (!found && process.env.CI) throw new Error(`${name} is not installed; CI must install it (see .ci/run)`)
+  return found
+}

@@ -7,7 +7,7 @@ import {writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 
-import {BIN, dv, git, makeRepo, tempDir, writeFiles} from '../helpers.js'
+import {BIN, dv, git, haveProgram, makeRepo, tempDir, writeFiles} from '../helpers.js'
 import {Terminal} from '../tmux.js'
 
 const PIPELINE = 'stages:\n  evaluate:\n    cmd: cp scores.json metrics.json\n    deps: [scores.json]\n    params: [train.lr]\n    outs: [model.txt]\n    metrics: [metrics.json]\n'
@@ -101,9 +101,13 @@ describe('dv metrics and dv params', () => {
     )
     expect(dv(repo, 'compare', '--sort-by', 'metric:nope').stderr).toMatch(/^ERROR: no column "metric:nope" to sort by/)
     expect(dv(repo, 'compare', initial).ok().stdout).toMatch(new RegExp(`\\n${initial} +- +- +- .*\\(no metrics\\)\\n$`))
+    // -i without a terminal says so instead of hanging.
+    const piped = dv(repo, 'compare', '-i')
+    expect(piped.code).toBe(2)
+    expect(piped.stderr).toBe('ERROR: dv compare -i needs a terminal (stdin and stdout); leave out -i for a table\n')
   })
 
-  it('compare -i: a table in a real terminal (tmux) that moves, sorts, filters and quits on keys', () => {
+  it.skipIf(!haveProgram('tmux'))('compare -i: a table in a real terminal (tmux) that moves, sorts, filters and quits on keys', () => {
     const repo = history()
     const term = new Terminal(tempDir(), repo, `node ${BIN} compare -i --columns 'metric:accuracy,metric:loss,param:*'`, 100, 12)
     try {
@@ -130,10 +134,6 @@ describe('dv metrics and dv params', () => {
     } finally {
       term.kill()
     }
-    // Without a terminal it says so instead of hanging.
-    const piped = dv(repo, 'compare', '-i')
-    expect(piped.code).toBe(2)
-    expect(piped.stderr).toBe('ERROR: dv compare -i needs a terminal (stdin and stdout); leave out -i for a table\n')
   })
 
   it('diff params the stages use, and read CSV metrics given by path', () => {
