@@ -2,21 +2,55 @@
  * What every dv command shares: `-q/--quiet`, one-line errors with stable exit codes (1 for
  * failures, 2 for usage errors; `DV_DEBUG=1` adds the stack), and progress on stderr.
  */
-import {Command, Flags} from '@oclif/core'
+import {Command, Flags, type Interfaces} from '@oclif/core'
+
+import {join} from 'node:path'
 
 import {fromSystemError} from '../errors.js'
+import {RepoLock} from '../repo/lock.js'
+import {Repo} from '../repo/repo.js'
 import {Progress} from './progress.js'
+
+// oclif's own bounds for parse() (not exported by @oclif/core).
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Output = {[name: string]: any}
 
 export abstract class DvCommand extends Command {
   static override baseFlags = {
     quiet: Flags.boolean({char: 'q', description: 'Print nothing but errors.', helpGroup: 'GLOBAL'}),
   }
 
+  /** Commands that change the repository (cache, pointers, dv.lock, tracked data) hold its write lock while they run; they declare `...lockFlags`. */
+  static locksRepository = false
+
   protected quiet = false
+  private lock?: RepoLock
 
   override async init(): Promise<void> {
     await super.init()
     this.quiet = this.argv.includes('-q') || this.argv.includes('--quiet')
+  }
+
+  /** Parses the command line; then, for a command that changes the repository, takes its lock. */
+  protected override async parse<F extends Output, B extends Output, A extends Output>(options?: Interfaces.Input<F, B, A>, argv?: string[]): Promise<Interfaces.ParserOutput<F, B, A>> {
+    const parsed = await super.parse(options, argv)
+    if ((this.constructor as typeof DvCommand).locksRepository && !this.lock) {
+      const root = Repo.findRoot()
+      // Outside a repository there is nothing to lock; the command says what is wrong.
+      if (root !== undefined) {
+        this.lock = await RepoLock.acquire(join(root, '.dv'), {
+          command: this.id?.replaceAll(':', ' ') ?? '?',
+          wait: parsed.flags.wait === true,
+          onWait: (message) => this.quiet || process.stderr.write(`${message}...\n`),
+        })
+      }
+    }
+    return parsed
+  }
+
+  override async finally(error: Error | undefined): Promise<unknown> {
+    this.lock?.release()
+    return super.finally(error)
   }
 
   /** Prints a line on stdout unless `--quiet`. */

@@ -40,3 +40,8 @@ export const tableFlags = {
 export function tableFormat(flags: {md?: boolean; csv?: boolean}): 'text' | 'md' | 'csv' {
   return flags.md ? 'md' : flags.csv ? 'csv' : 'text'
 }
+
+/** For commands that hold the repository's write lock (DvCommand.locksRepository). */
+export const lockFlags = {
+  wait: Flags.boolean({description: 'If another dv process is changing this repository, wait for it instead of failing.'}),
+}

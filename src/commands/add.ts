@@ -1,6 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
 import {DvCommand} from '../cli/base-command.js'
+import {lockFlags} from '../cli/flags.js'
 import {formatBytes} from '../cli/progress.js'
 import {add} from '../repo/add.js'
 
@@ -12,7 +13,9 @@ export default class Add extends DvCommand {
   static override args = {
     paths: Args.string({ignoreStdin: true, description: 'Files or directories to track.', required: true}),
   }
+  static override locksRepository = true
   static override flags = {
+    ...lockFlags,
     json: Flags.boolean({description: 'Print what was added as JSON.'}),
   }
 

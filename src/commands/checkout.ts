@@ -1,6 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
 import {DvCommand} from '../cli/base-command.js'
+import {lockFlags} from '../cli/flags.js'
 import {checkout} from '../repo/checkout.js'
 
 const LIST_LIMIT = 20
@@ -13,7 +14,9 @@ export default class Checkout extends DvCommand {
   static override args = {
     targets: Args.string({ignoreStdin: true, description: 'Pointer files or tracked paths, or paths inside tracked directories (default: all).'}),
   }
+  static override locksRepository = true
   static override flags = {
+    ...lockFlags,
     force: Flags.boolean({char: 'f', description: 'Overwrite or delete workspace changes that are not in the cache.'}),
     rev: Flags.string({description: "Check out the data of this git revision (branch, tag, HEAD~3, hash); git's own checkout and the pointer files are left alone."}),
     json: Flags.boolean({description: 'Print the files added, modified and deleted as JSON.'}),

@@ -1,6 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
 import {DvCommand} from '../cli/base-command.js'
+import {lockFlags} from '../cli/flags.js'
 import {formatBytes} from '../cli/progress.js'
 import {commit} from '../repo/commit.js'
 
@@ -12,7 +13,9 @@ export default class Commit extends DvCommand {
   static override args = {
     targets: Args.string({ignoreStdin: true, description: 'Pointer files or tracked paths (default: all).'}),
   }
+  static override locksRepository = true
   static override flags = {
+    ...lockFlags,
     message: Flags.string({char: 'm', description: 'Also commit the pointer files to git with this message.'}),
     json: Flags.boolean({description: 'Print the result as JSON.'}),
   }

@@ -2,7 +2,7 @@ import {createInterface} from 'node:readline/promises'
 import {Flags} from '@oclif/core'
 
 import {DvCommand} from '../cli/base-command.js'
-import {revisionFlags, revisionSelection} from '../cli/flags.js'
+import {lockFlags, revisionFlags, revisionSelection} from '../cli/flags.js'
 import {formatBytes} from '../cli/progress.js'
 import {DvError} from '../errors.js'
 import {gc} from '../repo/gc.js'
@@ -11,7 +11,9 @@ export default class Gc extends DvCommand {
   static override summary = 'Remove cache objects that nothing keeps.'
   static override description = `Always kept: the data of the workspace's pointer files (committed or not), of pointers staged in git, and of dv.lock. With --all-branches, --all-tags, --all-commits or --rev, the data of those revisions too. A kept directory keeps everything under it. Without -f, gc asks on a terminal and refuses when not on one; --dry only lists what would go.`
   static override examples = ['<%= config.bin %> gc --dry', '<%= config.bin %> gc --all-branches --all-tags -f', '<%= config.bin %> gc --rev v1.0 --rev main -f']
+  static override locksRepository = true
   static override flags = {
+    ...lockFlags,
     ...revisionFlags,
     dry: Flags.boolean({description: 'List what would be removed, and the bytes freed; remove nothing.'}),
     force: Flags.boolean({char: 'f', description: 'Remove without asking.'}),

@@ -1,6 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
 import {DvCommand} from '../cli/base-command.js'
+import {lockFlags} from '../cli/flags.js'
 import {importData} from '../repo/import.js'
 
 export default class Import extends DvCommand {
@@ -11,7 +12,9 @@ export default class Import extends DvCommand {
     repository: Args.string({ignoreStdin: true, description: 'The dv repository to import from (a local path or git URL).', required: true}),
     target: Args.string({ignoreStdin: true, description: 'A tracked path or pointer file in that repository.', required: true}),
   }
+  static override locksRepository = true
   static override flags = {
+    ...lockFlags,
     rev: Flags.string({description: 'Revision of the source repository to follow (branch, tag, commit).'}),
     out: Flags.string({char: 'o', description: 'Where to put the data in this repository.'}),
     force: Flags.boolean({char: 'f', description: 'Replace what is at the output path.'}),

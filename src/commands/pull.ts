@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {DvCommand} from '../cli/base-command.js'
-import {runCacheFlag, targetsArg, transferFlags} from '../cli/flags.js'
+import {lockFlags, runCacheFlag, targetsArg, transferFlags} from '../cli/flags.js'
 import {pull} from '../repo/transfer.js'
 
 export default class Pull extends DvCommand {
@@ -10,7 +10,9 @@ export default class Pull extends DvCommand {
   static override examples = ['<%= config.bin %> pull', '<%= config.bin %> pull data/images -r backup']
   static override strict = false
   static override args = targetsArg
+  static override locksRepository = true
   static override flags = {
+    ...lockFlags,
     ...transferFlags,
     ...runCacheFlag,
     force: Flags.boolean({char: 'f', description: 'Overwrite workspace changes that are not in the cache.'}),

@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {DvCommand} from '../cli/base-command.js'
-import {revisionFlags, runCacheFlag, revisionSelection, targetsArg, transferFlags} from '../cli/flags.js'
+import {lockFlags, revisionFlags, revisionSelection, runCacheFlag, targetsArg, transferFlags} from '../cli/flags.js'
 import {push} from '../repo/transfer.js'
 
 export default class Push extends DvCommand {
@@ -10,7 +10,9 @@ export default class Push extends DvCommand {
   static override examples = ['<%= config.bin %> push', '<%= config.bin %> push data/images -r backup -j 8']
   static override strict = false
   static override args = targetsArg
+  static override locksRepository = true
   static override flags = {
+    ...lockFlags,
     ...transferFlags,
     ...runCacheFlag,
     ...revisionFlags,

@@ -1,6 +1,7 @@
 import {Args} from '@oclif/core'
 
 import {DvCommand} from '../cli/base-command.js'
+import {lockFlags} from '../cli/flags.js'
 import {remove} from '../repo/remove.js'
 
 export default class Remove extends DvCommand {
@@ -11,6 +12,9 @@ export default class Remove extends DvCommand {
   static override args = {
     targets: Args.string({ignoreStdin: true, description: 'Pointer files or tracked paths.', required: true}),
   }
+
+  static override locksRepository = true
+  static override flags = {...lockFlags}
 
   async run(): Promise<void> {
     const {argv} = await this.parse(Remove)

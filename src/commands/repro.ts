@@ -1,6 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
 import {DvCommand} from '../cli/base-command.js'
+import {lockFlags} from '../cli/flags.js'
 import {repro, type StageResult} from '../repo/repro.js'
 
 export default class Repro extends DvCommand {
@@ -11,7 +12,9 @@ export default class Repro extends DvCommand {
   static override args = {
     targets: Args.string({ignoreStdin: true, description: 'Stages to bring up to date (default: all).'}),
   }
+  static override locksRepository = true
   static override flags = {
+    ...lockFlags,
     force: Flags.boolean({char: 'f', description: 'Run the targets (default: all stages) even when up to date, without the run-cache.'}),
     'single-item': Flags.boolean({char: 's', description: 'Only the targets, not the stages upstream of them.'}),
     downstream: Flags.boolean({description: 'The targets and every stage downstream of them.'}),

@@ -1,6 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
 import {DvCommand} from '../cli/base-command.js'
+import {lockFlags} from '../cli/flags.js'
 import {update} from '../repo/import.js'
 
 export default class Update extends DvCommand {
@@ -11,7 +12,9 @@ export default class Update extends DvCommand {
   static override args = {
     targets: Args.string({ignoreStdin: true, description: 'Imported pointer files or paths.', required: true}),
   }
+  static override locksRepository = true
   static override flags = {
+    ...lockFlags,
     rev: Flags.string({description: 'Follow this revision of the source from now on.'}),
     json: Flags.boolean({description: 'Print the result as JSON.'}),
   }

@@ -46,20 +46,25 @@ export class Repo {
     this.config = new Config(this.dvDir)
   }
 
-  /** The repository containing `cwd`: the nearest parent with a `.dv` directory. */
-  static open(cwd = process.cwd()): Repo {
+  /** The root of the repository containing `cwd`: the nearest parent with a `.dv` directory. */
+  static findRoot(cwd = process.cwd()): string | undefined {
     let dir = realpathSync(cwd)
     for (;;) {
-      if (existsSync(join(dir, DV_DIR, 'config')) || isDir(join(dir, DV_DIR, 'cache'))) {
-        const repo = new Repo(dir)
-        // A fresh clone has the committed .dv/config but no cache yet.
-        if (!isDir(repo.odb.dirs.tmp)) repo.odb.init()
-        return repo
-      }
+      if (existsSync(join(dir, DV_DIR, 'config')) || isDir(join(dir, DV_DIR, 'cache'))) return dir
       const parent = dirname(dir)
-      if (parent === dir) throw new NotADvRepoError(cwd)
+      if (parent === dir) return undefined
       dir = parent
     }
+  }
+
+  /** The repository containing `cwd`. */
+  static open(cwd = process.cwd()): Repo {
+    const root = Repo.findRoot(cwd)
+    if (root === undefined) throw new NotADvRepoError(cwd)
+    const repo = new Repo(root)
+    // A fresh clone has the committed .dv/config but no cache yet.
+    if (!isDir(repo.odb.dirs.tmp)) repo.odb.init()
+    return repo
   }
 
   /** git, unless the repository was made with `--no-scm`. */

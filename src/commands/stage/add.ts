@@ -1,6 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
 import {DvCommand} from '../../cli/base-command.js'
+import {lockFlags} from '../../cli/flags.js'
 import {Repo} from '../../repo/repo.js'
 import {stageAdd} from '../../pipeline/stage-add.js'
 
@@ -15,7 +16,9 @@ export default class StageAdd extends DvCommand {
   static override args = {
     command: Args.string({ignoreStdin: true, description: 'The command to run (quote it, or put it after the flags).', required: true}),
   }
+  static override locksRepository = true
   static override flags = {
+    ...lockFlags,
     name: Flags.string({char: 'n', description: 'Stage name.', required: true}),
     deps: Flags.string({char: 'd', description: 'A dependency (repeatable).', multiple: true, multipleNonGreedy: true}),
     outs: Flags.string({char: 'o', description: 'An output, cached (repeatable).', multiple: true, multipleNonGreedy: true}),
