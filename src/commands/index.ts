@@ -11,6 +11,7 @@ import Config from './config.js'
 import Dag from './dag.js'
 import Diff from './diff.js'
 import Fetch from './fetch.js'
+import Fsck from './fsck.js'
 import Gc from './gc.js'
 import Gpus from './gpus.js'
 import Get from './get.js'
@@ -45,6 +46,7 @@ export const COMMANDS = {
   dag: Dag,
   diff: Diff,
   fetch: Fetch,
+  fsck: Fsck,
   gc: Gc,
   gpus: Gpus,
   get: Get,

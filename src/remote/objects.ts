@@ -61,6 +61,8 @@ const looseKey = (oid: string) => `objects/${oid.slice(0, 2)}/${oid.slice(2)}`
 
 export class RemoteObjects {
   private known?: Map<string, Location>
+  /** Packs whose index did not match its name when the inventory was read (for dv fsck). */
+  readonly damagedPacks: string[] = []
 
   constructor(
     readonly store: RemoteStore,
@@ -93,7 +95,10 @@ export class RemoteObjects {
       } catch (error) {
         // An index that does not match its name (a server that is not atomic, killed mid-write)
         // is no pack: its objects count as absent and a push sends them again.
-        if (error instanceof CorruptObjectError) return
+        if (error instanceof CorruptObjectError) {
+          this.damagedPacks.push(pack)
+          return
+        }
         throw error
       }
       for (const e of entries) if (!found.has(e.oid)) found.set(e.oid, {pack, offset: e.offset, size: e.size})
@@ -197,9 +202,14 @@ export class RemoteObjects {
 
   /**
    * Downloads objects, each checked against its id. Into the cache at `into`, or, without it,
-   * returned in memory (trees, read before their files are known).
+   * returned in memory (trees, read before their files are known). With `verifyOnly` (and `into`
+   * for its temporary files) they are only checked, and with `onCorrupt` a corrupt one is
+   * reported and the rest go on (dv fsck --remote).
    */
-  async receive(oids: readonly string[], options: {into?: StoreDirs; jobs: number; onReceived?: (count: number, bytes: number) => void}): Promise<Map<string, Buffer>> {
+  async receive(
+    oids: readonly string[],
+    options: {into?: StoreDirs; jobs: number; onReceived?: (count: number, bytes: number) => void; verifyOnly?: boolean; onCorrupt?: (oid: string, actual: string) => void},
+  ): Promise<Map<string, Buffer>> {
     const known = await this.inventory(options.jobs)
     const held = new Map<string, Buffer>()
     const byPack = new Map<string, PackEntry[]>()
@@ -214,10 +224,16 @@ export class RemoteObjects {
         list.push({oid, offset: at.offset, size: at.size})
       }
     }
+    const corrupt = (oid: string, actual: string) => {
+      if (!options.onCorrupt) throw new CorruptObjectError(oid, actual, `remote ${this.where}`)
+      options.onCorrupt(oid, actual)
+    }
     const deliver = (oid: string, bytes: Buffer) => {
       const actual = hashBytes(bytes)
-      if (actual !== oid) throw new CorruptObjectError(oid, actual, `remote ${this.where}`)
-      if (options.into) writeObjectSync(options.into, oid, bytes)
+      if (actual !== oid) return corrupt(oid, actual)
+      if (options.verifyOnly) {
+        // checked only
+      } else if (options.into) writeObjectSync(options.into, oid, bytes)
       else held.set(oid, Buffer.from(bytes))
       options.onReceived?.(1, bytes.length)
     }
@@ -232,9 +248,11 @@ export class RemoteObjects {
       try {
         await this.store.getFile(looseKey(oid), tmp)
         const facts = await ingestFile(tmp) // hashed only: nothing enters the cache unchecked
-        if (facts.oid !== oid) throw new CorruptObjectError(oid, facts.oid, `remote ${this.where}`)
-        chmodSync(tmp, 0o444)
-        renameSync(tmp, objectPath(options.into.objects, oid))
+        if (facts.oid !== oid) return corrupt(oid, facts.oid)
+        if (!options.verifyOnly) {
+          chmodSync(tmp, 0o444)
+          renameSync(tmp, objectPath(options.into.objects, oid))
+        }
         options.onReceived?.(1, facts.size)
       } finally {
         rmSync(tmp, {force: true})
