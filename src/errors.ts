@@ -128,6 +128,10 @@ export function fromSystemError(error: unknown): DvError | undefined {
       return new DvError(e.code, `${where}permission denied (${e.syscall})`)
     case 'ENOSPC':
       return new DvError('ENOSPC', `${where}no space left on device`)
+    case 'EROFS':
+      return new DvError('EROFS', `${where}read-only file system (${e.syscall})`)
+    case 'EDQUOT':
+      return new DvError('EDQUOT', `${where}disk quota exceeded`)
     case 'ENOTDIR':
       return new DvError('ENOTDIR', `${where}not a directory`)
     case 'EISDIR':

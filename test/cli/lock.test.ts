@@ -9,7 +9,7 @@ import {existsSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 
-import {BIN, dv, makeRepo, testEnv, writeFiles} from '../helpers.js'
+import {BIN, dv, git, makeRepo, pseudoRandom, tempDir, testEnv, writeFiles} from '../helpers.js'
 
 /** Runs dv in the background; resolves with its exit code and output when it ends. */
 function background(repo: string, ...args: string[]): {child: ChildProcess; stderr: () => string; done: Promise<{code: number | null; stderr: string; stdout: string}>} {
@@ -106,5 +106,35 @@ describe('repository lock', () => {
     for (let d = 0; d < 4; d++) writeFiles(repo, {[`d${d}/f0.txt`]: 'changed\n'})
     dv(repo, 'checkout', '--force').ok()
     expect(readFileSync(join(repo, 'd3/f0.txt'), 'utf8')).toBe('dir 3 file 0\n')
+  })
+
+  it('two clones pushing overlapping data to one remote at once both succeed; a third pulls all of it intact', async () => {
+    const first = makeRepo()
+    const remote = join(tempDir(), 'remote')
+    const files: Record<string, Buffer> = {'big.bin': pseudoRandom(3 * 1024 * 1024, 1)}
+    for (let i = 0; i < 300; i++) files[`data/f${i}.bin`] = pseudoRandom(2048, i + 2)
+    dv(first, 'remote', 'add', '-d', 'store', remote).ok()
+    git(first, 'add', '-A')
+    git(first, 'commit', '-qm', 'config')
+    const second = join(tempDir(), 'second')
+    git(tempDir(), 'clone', '-q', first, second)
+    // The same data on both sides, plus some of each's own.
+    writeFiles(second, {...files, 'data/only-second.bin': pseudoRandom(4096, 999)})
+    writeFiles(first, {...files, 'data/only-first.bin': pseudoRandom(4096, 998)})
+    for (const repo of [first, second]) dv(repo, 'add', 'data', 'big.bin').ok()
+    const pushes = [background(first, 'push'), background(second, 'push')]
+    const results = await Promise.all(pushes.map((p) => p.done))
+    expect(results.map((r) => [r.code, r.stderr])).toEqual([[0, ''], [0, '']])
+    expect(dv(first, 'fsck', '--remote', 'store').ok().stdout).toMatch(/No problems found/)
+    expect(dv(second, 'fsck', '--remote', 'store').ok().stdout).toMatch(/No problems found/)
+    for (const repo of [first, second]) {
+      git(repo, 'add', '-A')
+      git(repo, 'commit', '-qm', 'data')
+    }
+    const third = join(tempDir(), 'third')
+    git(tempDir(), 'clone', '-q', second, third)
+    dv(third, 'pull').ok()
+    expect(readFileSync(join(third, 'data/only-second.bin')).equals(pseudoRandom(4096, 999))).toBe(true)
+    expect(readFileSync(join(third, 'big.bin')).equals(files['big.bin'])).toBe(true)
   })
 })

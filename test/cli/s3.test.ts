@@ -6,7 +6,7 @@ import {chmodSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, read
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {BIN, dv, git, makeRepo, pseudoRandom, remoteContents, remoteObjectIds, tempDir, testEnv, writeFiles} from '../helpers.js'
+import {BIN, dv, dvEnv, git, makeRepo, pseudoRandom, remoteContents, remoteObjectIds, tempDir, testEnv, writeFiles} from '../helpers.js'
 import {startS3Server, type S3Server} from '../s3-control.js'
 
 const STORED = '._S3rver_object' // what s3rver appends to a key's file name
@@ -174,5 +174,33 @@ describe('S3 remotes (s3rver on 127.0.0.1)', () => {
     expect(down.code).toBe(1)
     expect(down.stderr.trim()).toBe('ERROR: s3://dv-test/errors: cannot reach the endpoint (ECONNREFUSED)')
     expect(dv(repo, 'remote', 'modify', 's3', 'request_checksum_calculation', 'sometimes').stderr.trim()).toBe('ERROR: remote.s3.request_checksum_calculation: expected when_supported or when_required, got "sometimes"')
+  })
+
+  it('a secret key never shows: not in output or errors (even with DV_DEBUG), logs, or anything git tracks', () => {
+    const secret = 'TopSecret-9f8e7d6c5b4a'
+    // s3rver checks the key id, not the signature: a wrong key id makes the push fail.
+    const repo = s3Repo('secrets', {'data/a.txt': 'a\n'}, {key: 'NOT-A-KEY'})
+    dv(repo, 'remote', 'modify', '--local', 's3', 'secret_access_key', secret).ok()
+    writeFiles(repo, {'dv.yaml': 'stages:\n  s:\n    cmd: echo running\n'})
+    dv(repo, 'repro').ok()
+    const runs = [dv(repo, 'push'), dvEnv(repo, {DV_DEBUG: '1'}, 'push'), dv(repo, 'fetch'), dv(repo, 'status', '-c'), dv(repo, 'config', '--list'), dv(repo, 'remote', 'list'), dv(repo, 'fsck', '--remote', 's3')]
+    expect(runs[0].code).toBe(1)
+    expect(runs[0].stderr).toMatch(/^ERROR: s3:\/\/dv-test\/secrets: access denied/)
+    expect(runs[4].stdout).toContain('remote.s3.secret_access_key=***')
+    for (const r of runs) expect(`${r.stdout}${r.stderr}`).not.toContain(secret)
+    git(repo, 'add', '-A')
+    git(repo, 'commit', '-qm', 'after')
+    expect(git(repo, 'log', '-p', '--all')).not.toContain(secret)
+    // Only the local config file, never committed, holds it.
+    const holders: string[] = []
+    const walk = (dir: string) => {
+      for (const name of readdirSync(dir, {withFileTypes: true})) {
+        const p = join(dir, name.name)
+        if (name.isDirectory()) walk(p)
+        else if (name.isFile() && readFileSync(p).includes(secret)) holders.push(p.slice(repo.length + 1))
+      }
+    }
+    walk(repo)
+    expect(holders).toEqual(['.dv/config.local'])
   })
 })
