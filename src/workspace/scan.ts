@@ -4,9 +4,9 @@
  * bytes of new files are copied into the object store while they are hashed, and the trees are
  * written; otherwise (status, checkout) files are only hashed.
  */
-import {readdirSync, statSync, type Stats} from 'node:fs'
+import {lstatSync, readdirSync, realpathSync, statSync, type Stats} from 'node:fs'
 
-import {FileChangedError, fromSystemError} from '../errors.js'
+import {DvError, FileChangedError, fromSystemError} from '../errors.js'
 import {hashBytes, loadHasher} from '../hash/blake3.js'
 import {encodeTree, type TreeEntry} from '../models/tree.js'
 import type {FileFacts, ObjectStore} from '../odb/store.js'
@@ -49,6 +49,50 @@ interface PendingFile {
   abs: string
 }
 
+/** A symbolic link in the workspace that leads out of the repository. */
+export class LinkOutsideRepoError extends DvError {
+  constructor(rel: string, target: string) {
+    super('EOUTSIDE', `${rel}: a symbolic link to ${target}, outside the repository; dv neither reads nor writes through it (remove the link, or copy the data in)`)
+  }
+}
+
+/**
+ * Throws when the symbolic link at `abs` (`rel` in messages) resolves outside the root (or the
+ * cache, wherever it lives: files checked out as symlinks point there); a dangling link passes.
+ */
+function checkLink(ctx: ScanContext, rel: string, abs: string): void {
+  let target: string
+  try {
+    target = realpathSync(abs)
+  } catch {
+    return
+  }
+  const within = (dir: string) => target === dir || target.startsWith(dir + '/')
+  if (within(ctx.root)) return
+  let cache: string
+  try {
+    cache = realpathSync(ctx.odb.dir)
+  } catch {
+    cache = ctx.odb.dir
+  }
+  if (!within(cache)) throw new LinkOutsideRepoError(rel, target)
+}
+
+/**
+ * Refuses a path whose own location leads out of the repository: it, or a directory above it,
+ * is a symbolic link to somewhere else. Reading through it would track outside data; writing
+ * (checkout, pull) would change or delete files outside the repository.
+ */
+function checkInside(ctx: ScanContext, rel: string): void {
+  let prefix = ''
+  for (const part of rel.split('/')) {
+    prefix = prefix ? `${prefix}/${part}` : part
+    const st = lstatSync(ctx.root + '/' + prefix, {throwIfNoEntry: false})
+    if (!st) return
+    if (st.isSymbolicLink()) checkLink(ctx, prefix, ctx.root + '/' + prefix)
+  }
+}
+
 /**
  * Lists a directory into nodes (oids not yet known), honouring .dvignore. `rules` says whether
  * any .dvignore above or in this directory has rules: when none does, entries are not matched.
@@ -63,6 +107,7 @@ function walk(ctx: ScanContext, rel: string, name: string, pending: PendingFile[
     const isDir = dirent.isDirectory()
     let st: Stats | undefined
     if (dirent.isSymbolicLink()) {
+      checkLink(ctx, childRel, childAbs)
       try {
         st = statSync(childAbs)
       } catch {
@@ -187,6 +232,7 @@ async function scanFile(ctx: ScanContext, rel: string, st: Stats, store: boolean
 /** Scans whatever is at `rel` (a file or a directory) now; undefined when nothing is there. */
 export async function scanPath(ctx: ScanContext, rel: string, store: boolean): Promise<WsNode | undefined> {
   await loadHasher()
+  checkInside(ctx, rel)
   const st = statPath(ctx, rel)
   if (!st) return undefined
   if (st.isDirectory()) return scanDir(ctx, rel, store)
