@@ -77,7 +77,10 @@ export abstract class DvCommand extends Command {
       message = known.message
     } else if (err.oclif?.exit !== undefined) {
       code = err.oclif.exit
-      message = err.message.split('\n')[0]
+      // oclif lists missing arguments on the lines after "Missing 2 required args:": name them on one line.
+      const [first, ...rest] = err.message.split('\n')
+      const missing = first.endsWith(':') ? rest.filter((l) => !/^See more help/.test(l) && l.trim() !== '').map((l) => l.trim().split(/\s+/)[0]) : []
+      message = missing.length > 0 ? `${first} ${missing.join(', ')} (see --help)` : first
     } else {
       code = 1
       message = `unexpected error: ${err.message}`

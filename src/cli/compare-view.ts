@@ -8,7 +8,7 @@
  * with plain tsc and esbuild, so elements are made with React.createElement.
  */
 import {Box, render, Text, useApp, useInput, useStdout} from 'ink'
-import React, {useState} from 'react'
+import React, {useReducer, useState} from 'react'
 
 import type {CompareRow} from '../repo/compare.js'
 import {columnChanges, compareTable, defaultOrder, sortRows, type TableOptions} from './compare-table.js'
@@ -17,6 +17,16 @@ const h = React.createElement
 
 /** Widest a column is drawn; longer cells end in an ellipsis. */
 const MAX_WIDTH = 40
+
+interface ViewState {
+  row: number
+  col: number
+  sortBy?: string
+  order?: 'asc' | 'desc'
+  onlyChanged: boolean
+}
+
+type Key = 'left' | 'right' | 'up' | 'down' | 'sort' | 'changed'
 
 export interface ViewProps {
   rows: CompareRow[]
@@ -35,42 +45,57 @@ function windowStart(start: number, cursor: number, size: number, count: number)
 export function CompareView({rows, options}: ViewProps): React.ReactElement {
   const {exit} = useApp()
   const {stdout} = useStdout()
-  const [sortBy, setSortBy] = useState(options.sortBy)
-  const [order, setOrder] = useState<'asc' | 'desc' | undefined>(options.sortOrder)
-  const [onlyChanged, setOnlyChanged] = useState(options.onlyChanged ?? false)
-  const [cursor, setCursor] = useState({row: 0, col: 0})
-  const [scroll, setScroll] = useState({row: 0, col: 0})
-
   // Filtering by globs is fixed for the session; sorting and "only changed" are the keys' to change.
   const base = compareTable(rows, {columns: options.columns, precision: options.precision})
-  const columns = onlyChanged ? base.columns.filter((c) => columnChanges(base.rows, c)) : base.columns
+  const changedColumns = base.columns.filter((c) => columnChanges(base.rows, c))
+  const columnsOf = (onlyChanged: boolean) => (onlyChanged ? changedColumns : base.columns)
+
+  // One reducer for what the keys change: keys that arrive together (a paste, a held key) each
+  // apply to the state the one before left, not to the state of the last drawn frame.
+  const [state, press] = useReducer(
+    (st: ViewState, k: Key): ViewState => {
+      const cols = columnsOf(st.onlyChanged)
+      const col = Math.min(st.col, Math.max(0, cols.length - 1))
+      const row = Math.min(st.row, Math.max(0, base.rows.length - 1))
+      switch (k) {
+        case 'left':
+          return {...st, col: Math.max(0, col - 1)}
+        case 'right':
+          return {...st, col: Math.min(Math.max(0, cols.length - 1), col + 1)}
+        case 'up':
+          return {...st, row: Math.max(0, row - 1)}
+        case 'down':
+          return {...st, row: Math.min(Math.max(0, base.rows.length - 1), row + 1)}
+        case 'sort': {
+          const name = cols[col]
+          if (!name) return st
+          if (st.sortBy !== name) return {...st, sortBy: name, order: defaultOrder(base.rows, name)}
+          return {...st, order: (st.order ?? defaultOrder(base.rows, name)) === 'asc' ? 'desc' : 'asc'}
+        }
+        case 'changed': {
+          // The cursor stays on its column when that column is still shown.
+          const next = columnsOf(!st.onlyChanged)
+          return {...st, onlyChanged: !st.onlyChanged, col: Math.max(0, next.indexOf(cols[col]))}
+        }
+      }
+    },
+    {row: 0, col: 0, sortBy: options.sortBy, order: options.sortOrder, onlyChanged: options.onlyChanged ?? false},
+  )
+  const [scroll, setScroll] = useState({row: 0, col: 0})
+  const {sortBy, order, onlyChanged} = state
+  const columns = columnsOf(onlyChanged)
   const body = sortBy ? sortRows(base.rows, sortBy, order) : base.rows
-  const col = Math.min(cursor.col, Math.max(0, columns.length - 1))
-  const row = Math.min(cursor.row, Math.max(0, body.length - 1))
+  const col = Math.min(state.col, Math.max(0, columns.length - 1))
+  const row = Math.min(state.row, Math.max(0, body.length - 1))
 
   useInput((input, key) => {
     if (input === 'q' || key.escape || (key.ctrl && input === 'c')) return exit()
-    // Functional updates: keys that arrive together each start from the one before.
-    const move = (dr: number, dc: number) =>
-      setCursor((c) => ({row: Math.max(0, Math.min(body.length - 1, Math.min(c.row, body.length - 1) + dr)), col: Math.max(0, Math.min(columns.length - 1, Math.min(c.col, columns.length - 1) + dc))}))
-    if (key.leftArrow || input === 'h') move(0, -1)
-    else if (key.rightArrow || input === 'l') move(0, 1)
-    else if (key.upArrow || input === 'k') move(-1, 0)
-    else if (key.downArrow || input === 'j') move(1, 0)
-    else if (input === 's' && columns[col]) {
-      const name = columns[col]
-      if (sortBy === name) setOrder((order ?? defaultOrder(base.rows, name)) === 'asc' ? 'desc' : 'asc')
-      else {
-        setSortBy(name)
-        setOrder(defaultOrder(base.rows, name))
-      }
-    } else if (input === 'c') {
-      // Keep the cursor on the same column when it stays visible.
-      const name = columns[col]
-      const next = !onlyChanged ? base.columns.filter((c) => columnChanges(base.rows, c)) : base.columns
-      setOnlyChanged(!onlyChanged)
-      setCursor({row, col: Math.max(0, next.indexOf(name))})
-    }
+    if (key.leftArrow || input === 'h') press('left')
+    else if (key.rightArrow || input === 'l') press('right')
+    else if (key.upArrow || input === 'k') press('up')
+    else if (key.downArrow || input === 'j') press('down')
+    else if (input === 's') press('sort')
+    else if (input === 'c') press('changed')
   })
 
   const width = stdout.columns || 80

@@ -9,6 +9,8 @@ import Commit from './commit.js'
 import Compare from './compare.js'
 import Config from './config.js'
 import Dag from './dag.js'
+import DataDiff from './data/diff.js'
+import DataStats from './data/stats.js'
 import Diff from './diff.js'
 import Fetch from './fetch.js'
 import Fsck from './fsck.js'
@@ -22,6 +24,8 @@ import Log from './log.js'
 import MetricsDiff from './metrics/diff.js'
 import MetricsShow from './metrics/show.js'
 import ParamsDiff from './params/diff.js'
+import PlotsDiff from './plots/diff.js'
+import PlotsShow from './plots/show.js'
 import Pull from './pull.js'
 import Push from './push.js'
 import Remove from './remove.js'
@@ -44,6 +48,8 @@ export const COMMANDS = {
   compare: Compare,
   config: Config,
   dag: Dag,
+  'data:diff': DataDiff,
+  'data:stats': DataStats,
   diff: Diff,
   fetch: Fetch,
   fsck: Fsck,
@@ -57,6 +63,8 @@ export const COMMANDS = {
   'metrics:diff': MetricsDiff,
   'metrics:show': MetricsShow,
   'params:diff': ParamsDiff,
+  'plots:diff': PlotsDiff,
+  'plots:show': PlotsShow,
   pull: Pull,
   push: Push,
   remove: Remove,

@@ -28,6 +28,11 @@ const revisions = (frame: string | undefined) => lines(frame).slice(1, 1 + ROWS.
 /** Lets ink handle a key press and draw again. */
 const settle = () => new Promise((resolve) => setTimeout(resolve, 50))
 
+/** Waits (up to 5 s, for a loaded machine) until the last frame has a line matching `pattern`. */
+async function shows(view: ReturnType<typeof render>, pattern: RegExp): Promise<void> {
+  for (let i = 0; i < 250 && !lines(view.lastFrame()).some((l) => pattern.test(l)); i++) await new Promise((r) => setTimeout(r, 20))
+}
+
 let app: ReturnType<typeof render> | undefined
 afterEach(() => app?.unmount())
 
@@ -52,18 +57,19 @@ describe('dv compare -i view', () => {
       app.stdin.write(key)
       await settle()
     }
+    await shows(app, /sorted by/)
     expect(lines(app.lastFrame())[0]).toMatch(/metric:accuracy ↓/)
     expect(revisions(app.lastFrame())).toEqual(['v2', 'workspace', 'v1', 'v0'])
     expect(lines(app.lastFrame())).toContain('4 revisions, 5 columns (1-4 shown) · sorted by metric:accuracy (desc)')
     app.stdin.write('s')
-    await settle()
+    await shows(app, /\(asc\)/)
     expect(lines(app.lastFrame())[0]).toMatch(/metric:accuracy ↑/)
     // A revision without the metric stays last either way.
     expect(revisions(app.lastFrame())).toEqual(['v1', 'workspace', 'v2', 'v0'])
     app.stdin.write('h')
     await settle()
     app.stdin.write('s')
-    await settle()
+    await shows(app, /epochs \(desc\)/)
     expect(lines(app.lastFrame())).toContain('4 revisions, 5 columns (1-4 shown) · sorted by param:train.epochs (desc)')
   })
 
@@ -74,7 +80,7 @@ describe('dv compare -i view', () => {
     app.stdin.write(RIGHT)
     await settle()
     app.stdin.write('c')
-    await settle()
+    await shows(app, /only changed columns/)
     expect(lines(app.lastFrame())[0]).toBe('Revision   data:data                       param:train.lr  metric:accuracy  metrics')
     expect(lines(app.lastFrame())[4]).toBe('v0         aaaaaaaa (3 files, 2.00 KiB)    0.3             -                (no metrics)')
     expect(lines(app.lastFrame())).toContain('4 revisions, 4 columns · only changed columns')
@@ -82,10 +88,10 @@ describe('dv compare -i view', () => {
     app.stdin.write(DOWN)
     await settle()
     app.stdin.write('s')
-    await settle()
+    await shows(app, /sorted by/)
     expect(lines(app.lastFrame())).toContain('4 revisions, 4 columns · sorted by data:data (asc) · only changed columns')
     app.stdin.write('c')
-    await settle()
+    await shows(app, /5 columns/)
     expect(lines(app.lastFrame())).toContain('4 revisions, 5 columns (1-4 shown) · sorted by data:data (asc)')
   })
 
@@ -98,6 +104,7 @@ describe('dv compare -i view', () => {
       app.stdin.write(RIGHT)
       await settle()
     }
+    await shows(app, /\(1[0-4]-15 shown\)/)
     expect(lines(app.lastFrame())[0]).toMatch(/metrics$/)
     expect(lines(app.lastFrame())[0]).not.toMatch(/data:data/)
     expect(lines(app.lastFrame())).toContainEqual(expect.stringMatching(/^4 revisions, 15 columns \(1[0-4]-15 shown\)$/))
