@@ -4,6 +4,7 @@
  */
 import Add from './add.js'
 import Checkout from './checkout.js'
+import Clean from './clean.js'
 import Clone from './clone.js'
 import Commit from './commit.js'
 import Compare from './compare.js'
@@ -12,12 +13,14 @@ import Dag from './dag.js'
 import DataDiff from './data/diff.js'
 import DataStats from './data/stats.js'
 import Diff from './diff.js'
+import Evaluate from './evaluate.js'
 import Fetch from './fetch.js'
 import Fsck from './fsck.js'
 import Gc from './gc.js'
 import Gpus from './gpus.js'
 import Get from './get.js'
 import Import from './import.js'
+import Ingest from './ingest.js'
 import Init from './init.js'
 import InstallHooks from './install-hooks.js'
 import Log from './log.js'
@@ -35,6 +38,7 @@ import RemoteList from './remote/list.js'
 import RemoteModify from './remote/modify.js'
 import RemoteRemove from './remote/remove.js'
 import Repro from './repro.js'
+import Split from './split.js'
 import StageAdd from './stage/add.js'
 import Status from './status.js'
 import Unprotect from './unprotect.js'
@@ -43,6 +47,7 @@ import Update from './update.js'
 export const COMMANDS = {
   add: Add,
   checkout: Checkout,
+  clean: Clean,
   clone: Clone,
   commit: Commit,
   compare: Compare,
@@ -51,12 +56,14 @@ export const COMMANDS = {
   'data:diff': DataDiff,
   'data:stats': DataStats,
   diff: Diff,
+  evaluate: Evaluate,
   fetch: Fetch,
   fsck: Fsck,
   gc: Gc,
   gpus: Gpus,
   get: Get,
   import: Import,
+  ingest: Ingest,
   init: Init,
   'install-hooks': InstallHooks,
   log: Log,
@@ -74,6 +81,7 @@ export const COMMANDS = {
   'remote:modify': RemoteModify,
   'remote:remove': RemoteRemove,
   repro: Repro,
+  split: Split,
   'stage:add': StageAdd,
   status: Status,
   unprotect: Unprotect,

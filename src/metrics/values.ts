@@ -6,6 +6,7 @@ import {extname} from 'node:path'
 import {parse as parseYamlText} from 'yaml'
 
 import {InvalidFileError} from '../errors.js'
+import {checkYamlDepth} from '../models/yaml.js'
 
 export type Value = number | string | boolean | null
 
@@ -37,7 +38,7 @@ export function parseMetrics(bytes: Buffer, path: string): Record<string, Value>
       if (rows.length === 1) return Object.fromEntries(header.map((h, i) => [h.trim(), cell(rows[0][i] ?? '')]))
       return Object.fromEntries(rows.flatMap((r, n) => header.map((h, i) => [`${n}.${h.trim()}`, cell(r[i] ?? '')])))
     }
-    const doc = ext === '.json' ? JSON.parse(text) : parseYamlText(text)
+    const doc = ext === '.json' ? JSON.parse(text) : (checkYamlDepth(text, path), parseYamlText(text, {logLevel: 'error'}))
     return flatten(doc)
   } catch (error) {
     throw new InvalidFileError(path, `not a metrics file dv can read: ${(error as Error).message.split('\n')[0]}`)

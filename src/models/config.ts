@@ -37,7 +37,8 @@ export class ConfigFile {
         cfg.lines.push({text, section})
         return
       }
-      const kv = /^([A-Za-z][A-Za-z0-9_-]*)\s*(?:=\s*(.*))?$/.exec(t)
+      // `s`: a value may hold a carriage return or U+2028 (which `.` does not match), as set() writes them.
+      const kv = /^([A-Za-z][A-Za-z0-9_-]*)\s*(?:=\s*(.*))?$/s.exec(t)
       if (!kv || section === '') throw new InvalidFileError(file, `cannot parse ${JSON.stringify(t)}`, i + 1)
       cfg.lines.push({text, section, key: kv[1].toLowerCase()})
     })
@@ -60,6 +61,13 @@ export class ConfigFile {
 
   set(name: string, value: string): void {
     const {section, key} = split(name)
+    // What would not parse back, or would parse back as something else: a value or subsection
+    // with a line break could write a whole section of its own (`x\n[remote "evil"]...`).
+    const dot = section.indexOf('.')
+    if (!/^[A-Za-z][A-Za-z0-9_-]*$/.test(key) || !/^[A-Za-z0-9_-]+$/.test(dot < 0 ? section : section.slice(0, dot)) || /[\r\n]/.test(section)) {
+      throw new ConfigError(`bad config key ${JSON.stringify(name)}: use section.key, of letters, digits, '-' and '_'`)
+    }
+    if (value.includes('\n')) throw new ConfigError(`${JSON.stringify(name)}: a config value cannot hold a line break`)
     const text = `\t${key} = ${quote(value)}`
     const existing = this.lines.findLastIndex((l) => l.section === section && l.key === key)
     if (existing >= 0) {
@@ -71,7 +79,6 @@ export class ConfigFile {
       this.lines.splice(lastInSection + 1, 0, {text, section, key})
       return
     }
-    const dot = section.indexOf('.')
     const header = dot < 0 ? `[${section}]` : `[${section.slice(0, dot)} "${section.slice(dot + 1).replace(/(["\\])/g, '\\$1')}"]`
     this.lines.push({text: header, section}, {text, section, key})
   }
@@ -103,8 +110,10 @@ function valueOf(text: string): string {
   const eq = text.indexOf('=')
   if (eq < 0) return 'true'
   let v = text.slice(eq + 1).trim()
-  // Strip a trailing comment outside quotes.
-  if (!v.startsWith('"')) v = v.replace(/\s+[#;].*$/, '')
+  // Strip a trailing comment outside quotes. Found with a fixed-length pattern: `/\s+[#;].*$/`
+  // backtracks quadratically over a long run of spaces (200,000 spaces took a minute).
+  const comment = v.startsWith('"') ? null : /\s[#;]/.exec(v)
+  if (comment) v = v.slice(0, comment.index).trimEnd()
   if (v.startsWith('"') && v.endsWith('"') && v.length >= 2) v = v.slice(1, -1).replace(/\\(.)/g, '$1')
   return v
 }

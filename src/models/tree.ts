@@ -20,6 +20,7 @@ export interface TreeEntry {
 }
 
 const OID_RE = /^[0-9a-f]{64}$/
+const RESERVED_DIRS = new Set(['.git', '.dv'])
 /** How every tree object's bytes begin. */
 export const TREE_MARK = '{"dv":"tree"'
 
@@ -27,7 +28,11 @@ export function isOid(value: unknown): value is string {
   return typeof value === 'string' && OID_RE.test(value)
 }
 
-/** A name is one path component that cannot climb out of its directory. */
+/**
+ * A name is one path component that cannot climb out of its directory. It is also well-formed
+ * UTF-16: a lone surrogate is written to disk as U+FFFD, so `\ud800` and `\ud801` would be one
+ * file, and they sort as equal by their UTF-8 bytes, which would make encodeTree depend on order.
+ */
 export function isSafeName(name: unknown): name is string {
   return (
     typeof name === 'string' &&
@@ -36,7 +41,8 @@ export function isSafeName(name: unknown): name is string {
     name !== '..' &&
     !name.includes('/') &&
     !name.includes('\\') &&
-    !name.includes('\0')
+    !name.includes('\0') &&
+    !/\p{Cs}/u.test(name)
   )
 }
 
@@ -64,14 +70,21 @@ export function decodeTree(bytes: Uint8Array, where: string): TreeEntry[] {
   }
   const seen = new Set<string>()
   return obj.entries.map((raw: unknown) => {
+    // `null` or a number among the entries: a DvError, not a TypeError reading `.name` of null.
+    if (raw === null || typeof raw !== 'object') throw new InvalidFileError(where, 'an entry is not an object')
     const e = raw as Partial<TreeEntry>
     if (!isSafeName(e.name)) throw new InvalidFileError(where, `unsafe entry name ${JSON.stringify(e.name)}`)
     if (seen.has(e.name)) throw new InvalidFileError(where, `duplicate entry ${JSON.stringify(e.name)}`)
     seen.add(e.name)
-    if (e.kind !== 'file' && e.kind !== 'tree') throw new InvalidFileError(where, `entry ${e.name}: bad kind`)
-    if (!isOid(e.oid)) throw new InvalidFileError(where, `entry ${e.name}: bad oid`)
+    // Names quoted: a name may hold a newline, and messages are one line.
+    const name = JSON.stringify(e.name)
+    if (e.kind !== 'file' && e.kind !== 'tree') throw new InvalidFileError(where, `entry ${name}: bad kind`)
+    // dv never writes a .git or .dv directory into a tree (isAlwaysIgnored): checking one out
+    // could plant git hooks or config. Any case, for case-insensitive file systems.
+    if (e.kind === 'tree' && RESERVED_DIRS.has(e.name.toLowerCase())) throw new InvalidFileError(where, `entry ${name}: reserved directory name`)
+    if (!isOid(e.oid)) throw new InvalidFileError(where, `entry ${name}: bad oid`)
     if (typeof e.size !== 'number' || !Number.isSafeInteger(e.size) || e.size < 0) {
-      throw new InvalidFileError(where, `entry ${e.name}: bad size`)
+      throw new InvalidFileError(where, `entry ${name}: bad size`)
     }
     return {name: e.name, kind: e.kind, oid: e.oid, size: e.size, exec: e.exec === true}
   })

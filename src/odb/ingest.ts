@@ -10,6 +10,7 @@ import {join} from 'node:path'
 
 import {FileChangedError} from '../errors.js'
 import {createHasher} from '../hash/blake3.js'
+import {crashPoint} from '../util/crash.js'
 
 /** Files up to this size are read in one call; larger ones are streamed in CHUNK pieces. */
 export const SMALL_FILE = 4 * 1024 * 1024
@@ -63,7 +64,9 @@ export function writeObjectSync(store: StoreDirs, oid: string, data: Uint8Array)
     } finally {
       closeSync(out)
     }
+    crashPoint('odb.object.temp-written')
     renameSync(tmpFile, dest)
+    crashPoint('odb.object.renamed')
   } catch (error) {
     rmSync(tmpFile, {force: true})
     throw error
@@ -134,9 +137,11 @@ async function ingestLarge(fd: number, path: string, before: Stats, store?: Stor
     const oid = h.digestHex()
     if (output && tmpFile && store) {
       await output.close()
+      crashPoint('odb.object.temp-written')
       const dest = objectPath(store.objects, oid)
       if (existsSync(dest)) await unlink(tmpFile)
       else await rename(tmpFile, dest)
+      crashPoint('odb.object.renamed')
     }
     return facts(oid, before)
   } catch (error) {

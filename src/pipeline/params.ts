@@ -10,6 +10,8 @@ import {extname, join} from 'node:path'
 import {LineCounter, parseDocument} from 'yaml'
 
 import {DvError, InvalidFileError, PathNotFoundError} from '../errors.js'
+import {readRecordFile} from '../util/read.js'
+import {checkYamlDepth} from '../models/yaml.js'
 
 export const DEFAULT_PARAMS_FILE = 'params.yaml'
 
@@ -35,6 +37,8 @@ export function paramsFileType(file: string): ParamsFileType {
 export function parseParams(text: string, file: string, options: ReadParamsOptions = {}): Record<string, unknown> {
   const type = paramsFileType(file)
   const bigint = options.intsAsBigInt === true
+  // JSON is parsed as YAML here too: both go through the depth check first.
+  checkYamlDepth(text, file)
   const lineCounter = new LineCounter()
   const doc = parseDocument(text, {lineCounter, prettyErrors: false, intAsBigInt: bigint, merge: type === 'yaml', uniqueKeys: type === 'yaml'})
   let data: unknown
@@ -65,7 +69,7 @@ export function readParams(root: string, file: string, options: ReadParamsOption
   const abs = join(root, file)
   if (!existsSync(abs)) throw new PathNotFoundError(file)
   if (statSync(abs).isDirectory()) throw new DvError('EISDIR', `${file}: is a directory, not a params file`)
-  return parseParams(readFileSync(abs, 'utf8'), file, options)
+  return parseParams(readRecordFile(abs, file), file, options)
 }
 
 /** Splits `a.b[0].c` into ['a', 'b', '0', 'c']. */

@@ -12,6 +12,7 @@ import {hashBytes} from '../hash/blake3.js'
 import {isOid} from '../models/tree.js'
 import {writeFileAtomic} from '../util/atomic.js'
 import type {LockedPath} from './lock.js'
+import {crashPoint} from '../util/crash.js'
 
 export interface RunRecord {
   stage: string
@@ -59,6 +60,7 @@ export class RunCache {
   put(key: string, record: RunRecord): void {
     const file = this.path(key)
     mkdirSync(dirname(file), {recursive: true})
+    crashPoint('runcache.put')
     writeFileAtomic(file, JSON.stringify(record), 0o444)
   }
 

@@ -21,7 +21,9 @@ import {join, posix} from 'node:path'
 import {type Document, isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument} from 'yaml'
 
 import {DvError, InvalidFileError} from '../errors.js'
+import {checkYamlDepth} from '../models/yaml.js'
 import {DEFAULT_PARAMS_FILE, paramsFileType, parseParams} from './params.js'
+import {readRecordFile} from '../util/read.js'
 
 export const PIPELINE_FILES = ['dv.yaml', 'dvc.yaml']
 
@@ -130,7 +132,7 @@ export function pipelineFile(root: string): string | undefined {
 export function loadPipeline(root: string, options: PipelineOptions = {}): Pipeline | undefined {
   const file = pipelineFile(root)
   if (!file) return undefined
-  return parsePipeline(root, file, readFileSync(join(root, file), 'utf8'), options)
+  return parsePipeline(root, file, readRecordFile(join(root, file), file), options)
 }
 
 /** The paths the pipeline's stages produce (outs, metrics and plots), for refusing to `dv add` them by hand. */
@@ -397,8 +399,38 @@ const OUT_KINDS: Array<[string, OutDef['kind']]> = [
   ['plots', 'plot'],
 ]
 
-/** `${...}` not preceded by a backslash. */
-const INTERPOLATION = /(?<!\\)\$\{(.*?)\}/g
+/** One `${...}`: the whole text, the expression inside, and where it starts. */
+interface Interpolation {
+  0: string
+  1: string
+  index: number
+}
+
+const LINE_TERMINATORS = new Set(['\n', '\r', '\u2028', '\u2029'])
+
+/**
+ * The `${...}` of `s` not preceded by a backslash, exactly as DVC's `(?<!\\)\$\{(.*?)\}` finds
+ * them, in linear time. That regexp rescans to the end of the line from every `${` with no `}`
+ * after it: quadratic, so a value of 100,000 `${` took seconds, and a megabyte minutes.
+ */
+function interpolations(s: string): Interpolation[] {
+  const found: Interpolation[] = []
+  let from = 0
+  for (let start = s.indexOf('${', from); start >= 0; start = s.indexOf('${', from)) {
+    if (start > 0 && s[start - 1] === '\\') {
+      from = start + 1
+      continue
+    }
+    // `.*?` stops at the first `}`, and cannot cross a line terminator.
+    let end = start + 2
+    while (end < s.length && s[end] !== '}' && !LINE_TERMINATORS.has(s[end])) end++
+    if (s[end] === '}') found.push({0: s.slice(start, end + 1), 1: s.slice(start + 2, end), index: start})
+    // On a failure every `${` before `end` would fail the same way: the scan goes on from there.
+    from = s[end] === '}' ? end + 1 : end
+  }
+  return found
+}
+
 /** DVC's expression grammar: a word, then `.word` or `[word]` parts. */
 const EXPRESSION = /^[^.[\]]+(?:\.[^.[\]]+|\[[^.[\]]+\])*$/
 
@@ -429,6 +461,7 @@ class Parser {
     options: PipelineOptions,
   ) {
     const lines = new LineCounter()
+    checkYamlDepth(text, file) // deep nesting would overflow the stack in parseDocument
     this.doc = parseDocument(text, {lineCounter: lines, prettyErrors: false, intAsBigInt: true, merge: true})
     this.positions = new Positions(this.doc, lines)
     if (this.doc.errors.length > 0) {
@@ -440,11 +473,21 @@ class Parser {
   }
 
   private fail(path: Path, message: string): never {
-    throw new InvalidFileError(this.file, message, this.positions.line(path))
+    // Keys, names and paths from the file are quoted into messages and may hold line breaks:
+    // escaped, so that the message stays on one line.
+    const oneLine = message.replace(/\r/g, '\\r').replace(/\n/g, '\\n')
+    throw new InvalidFileError(this.file, oneLine, this.positions.line(path))
   }
 
   parse(): Pipeline {
-    const data = this.doc.toJS() as unknown
+    let data: unknown
+    try {
+      data = this.doc.toJS()
+    } catch (error) {
+      // An alias bomb (past the `yaml` package's maxAliasCount) or an alias to a missing anchor:
+      // a ReferenceError from toJS, which the YAML errors above do not catch.
+      this.fail([], `invalid YAML: ${(error as Error).message.split('\n')[0]}`)
+    }
     const pipeline: Pipeline = {file: this.file, stages: [], metrics: [], plots: [], plotDefs: [], params: []}
     if (data === null || data === undefined) return pipeline
     if (!isDict(data)) this.fail([], `expected a mapping with "stages", got ${typeName(data)}`)
@@ -707,6 +750,10 @@ class Parser {
           const optPath = [...itemPath, p]
           const out: OutDef = {path: this.repoPath(p, itemPath, label, `"${field}" path`, wdir), cache: true, persist: false, kind}
           if (out.path === '.') this.fail(itemPath, `${label}: "${field}" path "${p}" is the repository root`)
+          // Outputs are written on checkout and pull: never into .git (hooks, config) or .dv.
+          // Any case, for case-insensitive file systems. Reading from there (deps) stays allowed.
+          const first = out.path.split('/')[0]
+          if (RESERVED_DIRS.has(first.toLowerCase())) this.fail(itemPath, `${label}: "${field}" path "${p}" is inside ${first}, which dv and git keep for themselves`)
           const allowed = kind === 'plot' ? PLOT_KEYS : OUT_KEYS
           // DVC lets a plot output carry a list of option sets.
           const optList = Array.isArray(opts) && kind === 'plot' ? opts : [opts]
@@ -809,6 +856,7 @@ class Parser {
   private repoPath(p: string, path: Path, label: string, what: string, base = '.'): string {
     if (p === '') this.fail(path, at(label, `${what} is empty`))
     if (/^[a-zA-Z][a-zA-Z0-9+.-]+:\/\//.test(p)) this.fail(path, at(label, `${what} "${p}" is a URL; dv pipelines use paths inside the repository`))
+    if (p.includes('\0')) this.fail(path, at(label, `${what} ${JSON.stringify(p)} holds a NUL byte`)) // no file system path can
     if (posix.isAbsolute(p) || /^[a-zA-Z]:[\\/]/.test(p) || p.startsWith('\\')) {
       this.fail(path, at(label, `${what} "${p}" is absolute; use a path relative to the repository`))
     }
@@ -838,9 +886,9 @@ class Parser {
   }
 
   private resolveString(s: string, context: Context, path: Path, where: Where): unknown {
-    const matches = [...s.matchAll(INTERPOLATION)]
+    const matches = interpolations(s)
     if (matches.length === 0) return s.replace(/\\\$\{/g, '${')
-    const lookup = (m: RegExpMatchArray): unknown => {
+    const lookup = (m: Interpolation): unknown => {
       if (!EXPRESSION.test(m[1])) this.fail(path, at(where.label, `invalid expression ${m[0]} in "${where.field}"`))
       const r = context.select(m[1])
       if (!r.found) this.fail(path, at(where.label, `${m[0]} in "${where.field}" is not defined`))
@@ -855,7 +903,7 @@ class Parser {
       const value = lookup(m)
       if (Array.isArray(value)) this.fail(path, at(where.label, `${m[0]} in "${where.field}" is a list, which cannot be interpolated into a string`))
       out += s.slice(last, m.index) + (isDict(value) ? this.unpack(value, path, where.label, m[0]) : toStr(value))
-      last = m.index! + m[0].length
+      last = m.index + m[0].length
     }
     return (out + s.slice(last)).replace(/\\\$\{/g, '${')
   }
@@ -891,6 +939,9 @@ class Parser {
   }
 }
 
+/** Where no output may go (first path segment, compared lower-cased). */
+const RESERVED_DIRS = new Set(['.git', '.dv'])
+
 const BOOLEAN_OUT_KEYS = new Set(['cache', 'persist', 'push', 'checkpoint', 'header'])
 
 /** A scalar that can stand for a path, key or command (DVC prints numbers as Python does). */
@@ -899,7 +950,7 @@ function isPathLike(v: unknown): v is string | number | bigint {
 }
 
 function containsInterpolation(v: unknown): boolean {
-  if (typeof v === 'string') return [...v.matchAll(INTERPOLATION)].length > 0
+  if (typeof v === 'string') return interpolations(v).length > 0
   if (Array.isArray(v)) return v.some(containsInterpolation)
   if (isDict(v)) return Object.entries(v).some(([k, x]) => containsInterpolation(k) || containsInterpolation(x))
   return false

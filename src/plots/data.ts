@@ -8,6 +8,7 @@ import {extname} from 'node:path'
 import {parse as parseYamlText} from 'yaml'
 
 import {DvError, InvalidFileError} from '../errors.js'
+import {checkYamlDepth} from '../models/yaml.js'
 
 /** A plot that cannot be drawn as asked: no plots, one missing everywhere, an unknown template. */
 export class PlotError extends DvError {
@@ -60,7 +61,7 @@ export function parsePlotData(bytes: Buffer, path: string, where: string, wanted
   let rows: Row[]
   try {
     if (ext === '.csv' || ext === '.tsv') rows = parseDelimited(text, ext === '.tsv' ? '\t' : ',')
-    else rows = rowsOf(ext === '.json' ? JSON.parse(text) : parseYamlText(text), wanted)
+    else rows = rowsOf(ext === '.json' ? JSON.parse(text) : (checkYamlDepth(text, where), parseYamlText(text, {logLevel: 'error'})), wanted)
   } catch (error) {
     throw new InvalidFileError(where, `not plot data dv can read: ${(error as Error).message.split('\n')[0]}`)
   }

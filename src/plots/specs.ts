@@ -6,7 +6,8 @@
  * - `scatter`: points.
  * - `bar`: vertical bars, one per x value and revision side by side; `bar_horizontal` (and
  *   `bar_horizontal_sorted`, longest first) as DVC draws it: `x` is the bar's length, `y` names it.
- * - `confusion`, `confusion_normalized`: `x` holds the actual class and `y` the predicted one, a
+ * - `confusion`, `confusion_normalized`: `x` holds the actual class and `y` the predicted one (a
+ *   numeric `count` field, when present, says how many samples a row stands for), a
  *   row per sample; the counts (or the share of each actual class) in a grid, one per revision.
  *
  * Colours: one per revision, the same in every chart of a page (`revisions` gives the order).
@@ -259,7 +260,8 @@ function confusionFields(s: Source): {actual?: string; predicted?: string} {
   if (s.y.length > 1) throw new PlotError(`${fileAt(s.rev, s.path)}: a confusion matrix has one "y" field (the predicted class), got ${s.y.join(', ')}`)
   const fields = fieldsOf(s.rows)
   const actual = s.x ?? fields[0]
-  const predicted = s.y[0] ?? fields.filter((f) => f !== actual).at(-1)
+  // A `count` field weighs each row (aggregated matrices, as dv evaluate writes): not a class.
+  const predicted = s.y[0] ?? fields.filter((f) => f !== actual && f !== 'count').at(-1)
   if (s.rows.length > 0 && (actual === undefined || predicted === undefined)) {
     throw new InvalidFileError(fileAt(s.rev, s.path), 'a confusion matrix needs two fields, the actual class ("x") and the predicted one ("y")')
   }
@@ -283,7 +285,8 @@ function countPairs(sources: readonly Source[]): {classes: Cell[]; counts: Map<s
       labels.set(JSON.stringify(a), a)
       labels.set(JSON.stringify(p), p)
       const k = JSON.stringify([a, p])
-      byPair.set(k, (byPair.get(k) ?? 0) + 1)
+      const weight = actual !== 'count' && predicted !== 'count' && typeof row.count === 'number' ? row.count : 1
+      byPair.set(k, (byPair.get(k) ?? 0) + weight)
     }
   }
   return {classes: [...labels.values()].sort(compareLabels), counts}

@@ -9,6 +9,7 @@ import {dirname, join} from 'node:path'
 
 import {MissingKeyError, type RemoteStore} from './backend.js'
 import {withRetry} from './retry.js'
+import {crashPoint} from '../util/crash.js'
 
 const missing = (error: unknown) => (error as NodeJS.ErrnoException).code === 'ENOENT'
 
@@ -52,7 +53,9 @@ export class LocalStore implements RemoteStore {
       await mkdir(dirname(dest), {recursive: true})
       try {
         await ('file' in body ? copyFile(body.file, tmp) : writeFile(tmp, body.bytes))
+        crashPoint('remote.local.temp-written')
         await rename(tmp, dest)
+        crashPoint('remote.local.renamed')
       } catch (error) {
         await rm(tmp, {force: true})
         throw error

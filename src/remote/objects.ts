@@ -18,6 +18,7 @@ import {ingestFile, objectPath, tempName, writeObjectSync, type StoreDirs} from 
 import {writeFileAtomic} from '../util/atomic.js'
 import type {RemoteStore} from './backend.js'
 import {buildPack, coalesce, parseIndex, type PackEntry} from './packs.js'
+import {crashPoint} from '../util/crash.js'
 
 /** Packs are closed at this many bytes by default (`remote.<name>.pack_size`). */
 export const DEFAULT_PACK_SIZE = 32 * 1024 * 1024
@@ -130,6 +131,7 @@ export class RemoteObjects {
 
   async putRun(key: string, file: string): Promise<void> {
     await this.store.put(`runs/${key.slice(0, 2)}/${key.slice(2)}`, {file})
+    crashPoint('remote.run-sent')
   }
 
   async getRun(key: string): Promise<Buffer> {
@@ -159,7 +161,9 @@ export class RemoteObjects {
         return {oid, bytes}
       }))
       await this.store.put(`packs/${pack.id}.tar`, {bytes: pack.tar})
+      crashPoint('remote.pack.tar-sent')
       await this.store.put(`packs/${pack.id}.idx`, {bytes: pack.index})
+      crashPoint('remote.pack.index-sent')
       mkdirSync(this.indexDir, {recursive: true})
       writeFileAtomic(join(this.indexDir, `${pack.id}.idx`), pack.index)
       for (const e of pack.entries) this.known?.set(e.oid, {pack: pack.id, offset: e.offset, size: e.size})
@@ -251,6 +255,7 @@ export class RemoteObjects {
         if (facts.oid !== oid) return corrupt(oid, facts.oid)
         if (!options.verifyOnly) {
           chmodSync(tmp, 0o444)
+          crashPoint('remote.receive.temp-written')
           renameSync(tmp, objectPath(options.into.objects, oid))
         }
         options.onReceived?.(1, facts.size)

@@ -53,19 +53,33 @@ export function buildPack(objects: ReadonlyArray<{oid: string; bytes: Uint8Array
   return {id: hashBytes(index), tar, index, entries}
 }
 
-/** Parses an index fetched from `where`, checking it against its id first. */
-export function parseIndex(bytes: Buffer, id: string, where: string): PackEntry[] {
+/**
+ * Parses an index fetched from `where`, checking it against its id first. `packSize`, when the
+ * caller knows the tar's size, bounds the entries too.
+ */
+export function parseIndex(bytes: Buffer, id: string, where: string, packSize?: number): PackEntry[] {
   const actual = hashBytes(bytes)
   if (actual !== id) throw new CorruptObjectError(id, actual, `${where} (pack index)`)
   const lines = bytes.toString('utf8').split('\n')
   const bad = (n: number) => new CorruptObjectError(id, `a malformed line ${n}`, `${where} (pack index)`)
   if (lines[0] !== INDEX_HEADER) throw bad(1)
   const entries: PackEntry[] = []
+  // The id only proves the index is the one named, not that whoever wrote it told the truth. An
+  // index that lies about offsets or sizes would have dv read overlapping or absurd ranges
+  // (allocating buffers of the size it claims), so entries must lie as buildPack lays them out:
+  // in order, each on a block boundary after its header block and past the previous entry's
+  // padded bytes, in safe integers, and before the end-of-archive blocks of a pack of packSize.
+  let end = 0
   for (let i = 1; i < lines.length; i++) {
     if (lines[i] === '') continue
     const [oid, offset, size] = lines[i].split(' ')
     if (!isOid(oid) || !/^[0-9]+$/.test(offset) || !/^[0-9]+$/.test(size)) throw bad(i + 1)
-    entries.push({oid, offset: Number(offset), size: Number(size)})
+    const entry = {oid, offset: Number(offset), size: Number(size)}
+    const next = entry.offset + padded(entry.size)
+    if (!Number.isSafeInteger(next) || entry.offset % BLOCK !== 0 || entry.offset - BLOCK < end) throw bad(i + 1)
+    if (packSize !== undefined && entry.offset + entry.size > packSize - 2 * BLOCK) throw bad(i + 1)
+    end = next
+    entries.push(entry)
   }
   return entries
 }

@@ -12,6 +12,7 @@ import {addIgnoreLine} from './gitignore.js'
 import {recordPath} from './record.js'
 import {loadHasher} from '../hash/blake3.js'
 import {Repo} from './repo.js'
+import {crashPoint} from '../util/crash.js'
 
 export interface AddOptions {
   cwd?: string
@@ -72,10 +73,12 @@ export async function add(paths: string[], options: AddOptions = {}): Promise<Ad
   try {
     for (const rel of rels) {
       const {out} = await recordPath(repo, rel, options.onProgress)
+      crashPoint('add.recorded')
       const pointer = rel + POINTER_SUFFIX
       const name = rel.slice(rel.lastIndexOf('/') + 1)
       const previous = existsSync(repo.abs(pointer)) ? repo.readPointer(pointer) : undefined
       repo.writePointer(pointer, {outs: [{path: name, ...out}], extra: previous?.extra ?? {}})
+      crashPoint('add.pointer-written')
       const gitignore = repo.git ? addIgnoreLine(repo.root, rel) : undefined
       results.push({pointer, path: rel, ...out, gitignore})
     }

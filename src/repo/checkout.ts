@@ -17,6 +17,7 @@ import {allTrackedOuts} from './pipeline-outs.js'
 import {Repo, type TrackedOut} from './repo.js'
 import {outsAt} from './revisions.js'
 import {resolveTargets, type Target} from './targets.js'
+import {crashPoint} from '../util/crash.js'
 
 export interface CheckoutOptions {
   cwd?: string
@@ -99,6 +100,7 @@ export async function checkout(targets: string[] = [], options: CheckoutOptions 
       for (const c of changes) {
         if (c.kind !== 'deleted') continue
         unlinkSync(repo.abs(c.path))
+        crashPoint('checkout.deleted')
         pruneEmptyDirs(repo, dirname(c.path), target.path)
         result.deleted.push(c.path)
         for (let d = dirname(c.path); d !== '.' && !emptied.has(d); d = dirname(d)) emptied.add(d)
@@ -108,6 +110,7 @@ export async function checkout(targets: string[] = [], options: CheckoutOptions 
     for (const c of writes) {
       if (emptied.has(c.path) && statSync(repo.abs(c.path), {throwIfNoEntry: false})?.isDirectory()) rmdirSync(repo.abs(c.path))
     }
+    crashPoint('checkout.before-writes')
     const items = writes.map((c) => ({oid: c.to!.oid, dest: repo.abs(c.path), exec: c.to!.exec}))
     const placed = await linkMany(repo.odb, repo.linkTypes(), items, {jobs: repo.jobs(), onProgress: options.onProgress})
     placed.forEach((p, i) => {

@@ -12,6 +12,7 @@ import {recordPath} from './record.js'
 import {loadHasher} from '../hash/blake3.js'
 import {Repo} from './repo.js'
 import {resolveTargets} from './targets.js'
+import {crashPoint} from '../util/crash.js'
 
 export interface CommitOptions {
   cwd?: string
@@ -45,6 +46,7 @@ export async function commit(targets: string[] = [], options: CommitOptions = {}
           throw new PathNotFoundError(`${path} (tracked by ${pointerFile}; restore it with 'dv checkout' or stop tracking it with 'dv remove')`)
         }
         const {out} = await recordPath(repo, path, options.onProgress)
+        crashPoint('commit.recorded')
         if (entry.oid !== out.oid || entry.size !== out.size || entry.nfiles !== out.nfiles) {
           Object.assign(entry, out)
           if (out.nfiles === undefined) delete entry.nfiles
@@ -55,6 +57,7 @@ export async function commit(targets: string[] = [], options: CommitOptions = {}
         }
       }
       if (changed) repo.writePointer(pointerFile, pointer)
+      crashPoint('commit.pointer-written')
     }
   } finally {
     repo.state.save()

@@ -11,6 +11,7 @@ import {ConfigError} from '../errors.js'
 import {ConfigFile} from '../models/config.js'
 import {writeFileAtomic} from '../util/atomic.js'
 import {parseLinkTypes} from '../workspace/link.js'
+import {readRecordFile} from '../util/read.js'
 
 export type ConfigLevel = 'global' | 'repo' | 'local'
 
@@ -86,7 +87,7 @@ export class Config {
     let f = this.files.get(level)
     if (f) return f
     const path = this.path(level)
-    f = existsSync(path) ? ConfigFile.parse(readFileSync(path, 'utf8'), path) : new ConfigFile()
+    f = existsSync(path) ? ConfigFile.parse(readRecordFile(path), path) : new ConfigFile()
     this.files.set(level, f)
     return f
   }

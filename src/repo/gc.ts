@@ -2,8 +2,9 @@
  * `dv gc`: removes objects from the local cache that nothing keeps. Always kept: what the
  * workspace's pointer files, the pointers staged in git's index, and dv.lock name. With flags,
  * also what the pointers of other revisions name (`--all-branches`, `--all-tags`,
- * `--all-commits`, `--rev`). A kept tree keeps everything under it; unkept trees are removed before
- * unkept blobs, so an interrupted gc never leaves a tree whose subtree is incomplete.
+ * `--all-commits`, `--rev`). A kept tree keeps everything under it; unkept trees are removed
+ * parents first, and before unkept blobs, so an interrupted gc never leaves a tree whose subtree
+ * is incomplete.
  */
 import {existsSync, readdirSync, readFileSync, rmSync, statSync} from 'node:fs'
 import {join} from 'node:path'
@@ -16,6 +17,7 @@ import {parseYaml} from '../models/yaml.js'
 import {GitObjects} from '../scm/objects.js'
 import {Repo} from './repo.js'
 import {gitLines, outsOfRevisions, selectsRevisions, type RevisionSelection} from './revisions.js'
+import {crashPoint} from '../util/crash.js'
 
 export interface GcOptions extends RevisionSelection {
   cwd?: string
@@ -101,11 +103,33 @@ export async function gc(options: GcOptions = {}): Promise<GcResult> {
       ;(repo.odb.isTree(oid) ? trees : blobs).push({oid, size: statSync(repo.odb.path(oid)).size})
     }
   }
+  // Parents before their subtrees: a tree in the cache vouches for everything under it (fetch and
+  // add skip what it names), so a gc killed midway must not leave a tree whose subtree it already
+  // removed (the kill-point harness found one: test/crash, docs/reliability.md). A tree's height
+  // among the trees going (1 + its tallest such subtree) is larger than each of its children's.
+  const going = new Set(trees.map((t) => t.oid))
+  const heights = new Map<string, number>()
+  const height = (oid: string): number => {
+    let h = heights.get(oid)
+    if (h !== undefined) return h
+    h = 1
+    try {
+      for (const e of repo.odb.getTree(oid)) if (e.kind === 'tree' && going.has(e.oid)) h = Math.max(h, 1 + height(e.oid))
+    } catch {
+      // A damaged tree vouches for nothing: any order will do for it.
+    }
+    heights.set(oid, h)
+    return h
+  }
+  trees.sort((a, b) => height(b.oid) - height(a.oid))
   const removed = [...trees, ...blobs]
   const bytes = removed.reduce((n, o) => n + o.size, 0)
   const go = !options.dry && (removed.length === 0 || !options.confirm || (await options.confirm(removed.length, bytes)))
   if (go) {
-    for (const o of removed) rmSync(repo.odb.path(o.oid), {force: true})
+    for (const o of removed) {
+      rmSync(repo.odb.path(o.oid), {force: true})
+      crashPoint('gc.removed')
+    }
     const now = Date.now()
     for (const name of existsSync(repo.odb.dirs.tmp) ? readdirSync(repo.odb.dirs.tmp) : []) {
       const p = join(repo.odb.dirs.tmp, name)

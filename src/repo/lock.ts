@@ -10,11 +10,13 @@
  * it forever.
  */
 import {randomBytes} from 'node:crypto'
-import {linkSync, mkdirSync, readFileSync, rmdirSync, statSync, unlinkSync, writeFileSync} from 'node:fs'
+import {linkSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync, unlinkSync, writeFileSync} from 'node:fs'
 import {hostname} from 'node:os'
 import {join} from 'node:path'
 
 import {DvError} from '../errors.js'
+import {setExclusiveWriter} from '../util/atomic.js'
+import {crashPoint} from '../util/crash.js'
 
 export const LOCK_FILE = 'lock'
 
@@ -99,7 +101,9 @@ export class RepoLock {
         writeFileSync(tmp, JSON.stringify(mine) + '\n')
         try {
           linkSync(tmp, path)
+          crashPoint('repolock.taken')
           const lock = new RepoLock(path, nonce, true)
+          setExclusiveWriter(true)
           process.env.DV_LOCK = nonce
           process.once('exit', () => lock.release())
           return lock
@@ -124,6 +128,7 @@ export class RepoLock {
   release(): void {
     if (this.released || !this.owned) return
     this.released = true
+    setExclusiveWriter(false)
     if (process.env.DV_LOCK === this.nonce) delete process.env.DV_LOCK
     if (readHolder(this.path)?.nonce === this.nonce) unlinkSync(this.path)
   }
@@ -145,9 +150,54 @@ function clearStale(path: string, stale: Holder): boolean {
     return false
   }
   try {
-    if (readHolder(path)?.nonce === stale.nonce) unlinkSync(path)
+    if (readHolder(path)?.nonce === stale.nonce) {
+      unlinkSync(path)
+      stopOrphans(stale.nonce)
+    }
+    rmSync(`${path}.${stale.nonce}`, {force: true}) // its temp, when killed before removing it (docs/reliability.md)
     return true
   } finally {
     rmdirSync(breaker)
+  }
+}
+
+/**
+ * Stops what a dead holder left running. A `dv repro` killed with SIGKILL cannot stop its stages:
+ * they run on, and one still writing its outputs while the next repro runs the stage again and
+ * hashes them gets a half-written file recorded in dv.lock (found by the kill-point harness,
+ * docs/reliability.md). Stages inherit DV_LOCK, the holder's nonce, so they (and whatever they
+ * started) are the processes whose environment holds it. Linux only (/proc); elsewhere a no-op.
+ */
+function stopOrphans(nonce: string): void {
+  let pids: number[]
+  try {
+    pids = readdirSync('/proc').filter((p) => /^[0-9]+$/.test(p)).map(Number)
+  } catch {
+    return
+  }
+  const mark = Buffer.from(`DV_LOCK=${nonce}\0`)
+  const killed: number[] = []
+  for (const pid of pids) {
+    if (pid === process.pid) continue
+    try {
+      if (!readFileSync(`/proc/${pid}/environ`).includes(mark)) continue
+      process.kill(pid, 'SIGKILL')
+      killed.push(pid)
+    } catch {
+      // gone already, or not ours to read
+    }
+  }
+  // Dead means no more writes: wait (2 s at most) until each is gone or a zombie.
+  const until = Date.now() + 2000
+  const tick = new Int32Array(new SharedArrayBuffer(4))
+  for (const pid of killed) while (Date.now() < until && running(pid)) Atomics.wait(tick, 0, 0, 10)
+}
+
+function running(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    return stat[stat.lastIndexOf(')') + 2] !== 'Z'
+  } catch {
+    return false
   }
 }

@@ -16,6 +16,7 @@ import {Linker, parseLinkTypes, type LinkType} from '../workspace/link.js'
 import type {ScanContext} from '../workspace/scan.js'
 import {StateCache} from '../workspace/state.js'
 import {Config} from './config.js'
+import {readRecordFile} from '../util/read.js'
 
 export const DV_DIR = '.dv'
 
@@ -161,7 +162,7 @@ export class Repo {
   }
 
   readPointer(rel: string): Pointer {
-    const pointer = parsePointer(readFileSync(this.abs(rel), 'utf8'), rel)
+    const pointer = parsePointer(readRecordFile(this.abs(rel), rel), rel)
     for (const out of pointer.outs) this.outPath(rel, out)
     return pointer
   }

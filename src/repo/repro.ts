@@ -25,6 +25,7 @@ import {pull} from './transfer.js'
 import {addIgnoreLine} from './gitignore.js'
 import {asTrackedOuts, runCacheOf} from './pipeline-outs.js'
 import {Repo} from './repo.js'
+import {crashPoint} from '../util/crash.js'
 
 export type StageAction = 'up to date' | 'frozen' | 'ran' | 'restored' | 'would run' | 'failed' | 'not run'
 
@@ -242,10 +243,13 @@ export async function repro(targets: string[] = [], options: ReproOptions = {}):
   }
   const record = (stage: StageDef, entry: LockedStage) => {
     hashes.forget(stage.outs.map((o) => o.path))
+    // Cached outputs live in the cache, not in git (as `dv add` does for tracked paths). The
+    // .gitignore lines go before dv.lock: once dv.lock records the stage a rerun finds it up to
+    // date and never comes back here, so a kill in between left the outputs open to `git add`
+    // (found by the kill-point harness, docs/reliability.md).
+    if (repo.git) for (const o of stage.outs) if (o.cache) addIgnoreLine(repo.root, o.path)
     lock.set(stage.name, entry)
     writeLock(repo.root, lock, g.order)
-    // Cached outputs live in the cache, not in git (as `dv add` does for tracked paths).
-    if (repo.git) for (const o of stage.outs) if (o.cache) addIgnoreLine(repo.root, o.path)
   }
 
   const decide = async (stage: StageDef): Promise<StageResult> => {
@@ -270,6 +274,7 @@ export async function repro(targets: string[] = [], options: ReproOptions = {}):
         const hit = runCache.get(key)
         if (hit && hit.outs.every((o) => repo.odb.has(o.oid))) {
           await checkout([], {cwd: repo.root, outs: asTrackedOuts(hit.outs), force: true})
+          crashPoint('repro.restored')
           record(stage, {cmd: stage.cmd, deps, params, outs: hit.outs})
           return finish({stage: stage.name, action: 'restored', reasons})
         }
@@ -311,6 +316,7 @@ export async function repro(targets: string[] = [], options: ReproOptions = {}):
         onLine: options.onLine ?? ((line, stream) => (stream === 'stdout' ? process.stdout : process.stderr).write(line + '\n')),
       })
       const gpuNote = cuda === undefined ? {} : {gpus: cuda}
+      crashPoint('repro.stage-ran')
       if (outcome.code !== 0) {
         failed = true
         const how = outcome.signal ? `was killed by ${outcome.signal}` : `exited with code ${outcome.code}`
@@ -325,9 +331,13 @@ export async function repro(targets: string[] = [], options: ReproOptions = {}):
         }
         outs.push(got)
       }
+      crashPoint('repro.outs-cached')
       repo.state.save()
-      record(stage, {cmd: stage.cmd, deps, params, outs})
+      // The run record before dv.lock, for the same reason as the .gitignore lines in record():
+      // a kill between them lost the record for good (the rerun finds the stage up to date).
       if (cached && options.runCache !== false) runCache.put(key, {stage: stage.name, cmd: stage.cmd, outs})
+      record(stage, {cmd: stage.cmd, deps, params, outs})
+      crashPoint('repro.lock-written')
       return finish({stage: stage.name, action: 'ran', reasons, seconds: outcome.seconds, ...gpuNote})
     } finally {
       release()

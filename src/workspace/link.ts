@@ -11,7 +11,8 @@ import {dirname, join} from 'node:path'
 import {ConfigError} from '../errors.js'
 import {defaultPoolSize, outcomes, runBatches} from '../hash/pool.js'
 import type {ObjectStore} from '../odb/store.js'
-import {tempPathBeside} from '../util/atomic.js'
+import {tempFor, tempPathBeside} from '../util/atomic.js'
+import {crashPoint} from '../util/crash.js'
 
 export const LINK_TYPES = ['reflink', 'hardlink', 'symlink', 'copy'] as const
 export type LinkType = (typeof LINK_TYPES)[number]
@@ -65,14 +66,16 @@ export class Linker {
       mkdirSync(dir, {recursive: true})
       this.dirs.add(dir)
     }
-    const tmp = tempPathBeside(dest)
+    const tmp = tempFor(dest)
     const type = this.place(oid, tmp, exec)
+    crashPoint('link.temp-placed')
     try {
       renameSync(tmp, dest)
     } catch (error) {
       rmSync(tmp, {force: true})
       throw error
     }
+    crashPoint('link.renamed')
     return type
   }
 
@@ -82,6 +85,7 @@ export class Linker {
    */
   private place(oid: string, tmp: string, exec: boolean, orCopy = true): LinkType {
     const src = this.odb.path(oid)
+    let cleared = false
     for (;;) {
       const type = this.types[0]
       if (type === 'copy' && !orCopy) return type
@@ -90,6 +94,11 @@ export class Linker {
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code ?? ''
         rmSync(tmp, {force: true})
+        // A killed dv's temp under the same fixed name (util/atomic.ts) was in the way: gone now.
+        if ((code === 'EEXIST' || code === 'EACCES') && !cleared) {
+          cleared = true
+          continue
+        }
         if (UNSUPPORTED.has(code) && this.types.length > 1) {
           this.types.shift() // not possible on this file system: fall through to the next type
           continue
@@ -125,6 +134,7 @@ export function unprotectFile(path: string): void {
   const tmp = tempPathBeside(path)
   copyFileSync(path, tmp)
   chmodSync(tmp, 0o644)
+  crashPoint('unprotect.temp-copied')
   try {
     renameSync(tmp, path)
   } catch (error) {

@@ -4,7 +4,7 @@
  * bytes of new files are copied into the object store while they are hashed, and the trees are
  * written; otherwise (status, checkout) files are only hashed.
  */
-import {lstatSync, readdirSync, realpathSync, statSync, type Stats} from 'node:fs'
+import {lstatSync, readdirSync, realpathSync, rmSync, statSync, type Stats} from 'node:fs'
 
 import {DvError, FileChangedError, fromSystemError} from '../errors.js'
 import {hashBytes, loadHasher} from '../hash/blake3.js'
@@ -12,6 +12,7 @@ import {encodeTree, type TreeEntry} from '../models/tree.js'
 import type {FileFacts, ObjectStore} from '../odb/store.js'
 import {isAlwaysIgnored, type DvIgnore} from './ignore.js'
 import type {StateCache} from './state.js'
+import {isStaleTemp} from '../util/atomic.js'
 
 export interface FileNode {
   kind: 'file'
@@ -117,6 +118,7 @@ function walk(ctx: ScanContext, rel: string, name: string, pending: PendingFile[
     } else if (!isDir && !dirent.isFile()) {
       continue // sockets, fifos, devices
     }
+    if (!isDir && isStaleTemp(dirent.name)) rmSync(childAbs, {force: true}) // a killed dv's (util/atomic.ts)
     if (isAlwaysIgnored(dirent.name, isDir) || (rules && ctx.ignore.ignores(childRel, isDir))) continue
     if (isDir) {
       const sub = walk(ctx, childRel, dirent.name, pending, rules)

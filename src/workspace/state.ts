@@ -14,6 +14,7 @@ import {existsSync, readFileSync} from 'node:fs'
 
 import type {FileFacts} from '../odb/ingest.js'
 import {writeFileAtomic} from '../util/atomic.js'
+import {crashPoint} from '../util/crash.js'
 
 const MAGIC = Buffer.from('DVST2\n')
 const FIXED = 4 * 8 + 32
@@ -124,6 +125,7 @@ export class StateCache {
       rec.write(e.oid, o, 'hex')
       chunks.push(rec)
     }
+    crashPoint('state.save')
     writeFileAtomic(this.file, Buffer.concat(chunks))
     this.buf = undefined
     this.base = undefined

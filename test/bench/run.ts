@@ -60,6 +60,8 @@ interface Options {
   bin: string
   out: string | undefined
   startup: boolean
+  /** The built-in stages' figures (ingest, clean, split, evaluate); their row counts scale with --scale. */
+  stages: boolean
   startupRuns: number
   keep: boolean
   transfer: boolean
@@ -83,6 +85,9 @@ const HELP = `usage: npm run bench -- [options]
   --out PATH           results file (default docs/benchmarks-latest.md); --no-write to skip it
   --no-startup         skip the tiny-repo startup comparison
   --startup-runs N     runs of the startup comparison (default 10)
+  --no-stages          skip the built-in stages (env DV_BENCH_STAGES=0): dv ingest, clean and split of a
+                       generated 5,000,000-row, 20-column CSV, dv evaluate of an ONNX model over
+                       1,000,000 rows (row counts times --scale)
   --keep               keep the per-run repositories (default: removed after each run)
   --no-transfer        skip the transfer steps (default: on; env DV_BENCH_TRANSFER=0): for W2 and W3,
                        dv push (cold, then no-op) to a fresh directory remote and to a fresh prefix on
@@ -106,6 +111,7 @@ function parseOptions(argv: string[]): Options {
     out: join(REPO_ROOT, 'docs', 'benchmarks-latest.md'),
     startup: true,
     startupRuns: 10,
+    stages: env.DV_BENCH_STAGES !== '0',
     keep: false,
     transfer: env.DV_BENCH_TRANSFER !== '0',
     transferRuns: undefined,
@@ -131,6 +137,7 @@ function parseOptions(argv: string[]): Options {
       case '--out': o.out = resolve(value()); break
       case '--no-write': o.out = undefined; break
       case '--no-startup': o.startup = false; break
+      case '--no-stages': o.stages = false; break
       case '--startup-runs': o.startupRuns = Number(value()); break
       case '--keep': o.keep = true; break
       case '--transfer': o.transfer = true; break
@@ -849,9 +856,11 @@ interface StartupResult {
   repro?: {noop: Step; rerun: Step}
   /** `dv compare --all-commits` over 300 commits of params and metrics. */
   compare?: Step
+  /** The built-in data stages, with the rows each step handled. */
+  stages?: {steps: Step[]; rows: Map<string, number>; reference: Step}
 }
 
-function benchStartup(o: Options): StartupResult {
+async function benchStartup(o: Options): Promise<StartupResult> {
   const dir = join(o.dir, 'runs', 'startup')
   rmTree(dir)
   gitInit(dir)
@@ -878,7 +887,69 @@ function benchStartup(o: Options): StartupResult {
   res.log = benchLog(o)
   res.repro = benchRepro(o)
   res.compare = benchCompare(o)
+  if (o.stages) res.stages = await benchStages(o)
   return res
+}
+
+/**
+ * The built-in data stages on generated data (made once with DuckDB, not timed): dv ingest of a
+ * 5,000,000-row, 20-column CSV into Parquet, dv clean of that (schema types and ranges, duplicate
+ * removal), dv split of the result (stratified, 0.8/0.1/0.1, with the leakage check), and dv
+ * evaluate of a 3-class softmax ONNX model over 1,000,000 rows of 20 float features. Reference:
+ * reading the CSV once (`cat > /dev/null`).
+ */
+async function benchStages(o: Options): Promise<{steps: Step[]; rows: Map<string, number>; reference: Step}> {
+  const ROWS = Math.round(5_000_000 * o.scale)
+  const EVAL_ROWS = Math.round(1_000_000 * o.scale)
+  const dir = join(o.dir, 'runs', 'stages')
+  const marker = join(dir, `.generated-${ROWS}-${EVAL_ROWS}`)
+  const csv = join(dir, 'big.csv')
+  const evalData = join(dir, 'eval.parquet')
+  const model = join(dir, 'model.onnx')
+  if (!existsSync(marker)) {
+    rmTree(dir)
+    mkdirSync(dir, {recursive: true})
+    log(`generating ${ROWS.toLocaleString('en')} rows × 20 columns (CSV) and ${EVAL_ROWS.toLocaleString('en')} rows × 21 (Parquet) for the stages (not timed)`)
+    const {DuckDBInstance} = await import('@duckdb/node-api')
+    const db = await DuckDBInstance.create(':memory:', {temp_directory: join(dir, 'spill')})
+    const c = await db.connect()
+    // Values from hashes of the row number: the same data on every run, with no ordering to exploit.
+    const numbers = Array.from({length: 18}, (_, k) => `round((hash(i, ${k + 1}) % 100000) / 1000.0, 3) AS f${k + 1}`).join(', ')
+    await c.run(`COPY (SELECT i AS id, ${numbers}, 'class_' || (hash(i, 99) % 3) AS label FROM range(${ROWS}) t(i)) TO '${csv}' (FORMAT csv, HEADER true)`)
+    const features = Array.from({length: 20}, (_, k) => `CAST((hash(i, ${k + 1}) % 100000) / 100000.0 AS FLOAT) AS x${k + 1}`).join(', ')
+    await c.run(`COPY (SELECT ${features}, 'class_' || (hash(i, 99) % 3) AS label FROM range(${EVAL_ROWS}) t(i)) TO '${evalData}' (FORMAT parquet)`)
+    c.closeSync()
+    db.closeSync()
+    const {softmaxModel} = await import('../onnx-models.js')
+    writeFileSync(model, softmaxModel(Array.from({length: 20}, (_, f) => [f % 3 === 0 ? 1 : 0, f % 3 === 1 ? 1 : 0, f % 3 === 2 ? 1 : 0]), [0, 0, 0]))
+    writeFileSync(join(dir, 'schema.yaml'), `columns:\n  id: {type: integer, required: true}\n${Array.from({length: 18}, (_, k) => `  f${k + 1}: {type: double, min: 0, max: 100}`).join('\n')}\n  label: {type: string, allowed: [class_0, class_1, class_2]}\nduplicates: drop\n`)
+    writeFileSync(marker, '')
+  }
+  const rows = new Map<string, number>()
+  const steps: Step[] = []
+  const run = (name: string, n: number, args: string[], check?: () => string | undefined) => {
+    const step: Step = {name, samples: [], problems: []}
+    for (let i = 0; i < o.runs; i++) {
+      const r = timed(['node', o.bin, ...args], dir, o.timeout)
+      step.samples.push(r)
+      if (r.rc !== 0) step.problems.push(`rc ${r.rc}: ${firstLine(r.stderr)}`)
+      else {
+        const problem = check?.()
+        if (problem) step.problems.push(problem)
+      }
+    }
+    rows.set(name, n)
+    steps.push(step)
+    log(`  ${name}: ${fmtS(med(step))} s, ${Math.round(n / med(step)).toLocaleString('en')} rows/s, peak ${fmtMiB(peakRss(step))} MiB`)
+  }
+  const report = (file: string) => JSON.parse(readFileSync(join(dir, file), 'utf8')) as Record<string, unknown>
+  run(`dv ingest (CSV → Parquet, ${ROWS.toLocaleString('en')} rows)`, ROWS, ['ingest', 'big.csv', '-o', 'raw.parquet', '--report', 'ingest.json'], () => (report('ingest.json').rows === ROWS ? undefined : 'wrong row count'))
+  run(`dv clean (schema, duplicates, ${ROWS.toLocaleString('en')} rows)`, ROWS, ['clean', 'raw.parquet', '-o', 'clean.parquet', '--schema', 'schema.yaml', '--report', 'clean.json'], () => (report('clean.json').rows_out === ROWS ? undefined : 'rows lost'))
+  run(`dv split (stratified 0.8/0.1/0.1, ${ROWS.toLocaleString('en')} rows)`, ROWS, ['split', 'clean.parquet', '--out-dir', 'split', '--stratify', 'label', '--seed', '7', '--report', 'split.json'], () => (report('split.json').rows === ROWS ? undefined : 'wrong row count'))
+  run(`dv evaluate (3-class ONNX, ${EVAL_ROWS.toLocaleString('en')} rows)`, EVAL_ROWS, ['evaluate', '--model', 'model.onnx', '--data', 'eval.parquet', '--label', 'label', '-o', 'metrics.json', '--plots-dir', 'plots'], () => (report('metrics.json').rows === EVAL_ROWS ? undefined : 'wrong row count'))
+  const reference: Step = {name: `cat big.csv > /dev/null (${fmtBytes(statSync(csv).size)})`, samples: [], problems: []}
+  for (let i = 0; i < o.runs; i++) reference.samples.push(timed(sh(`cat ${q(csv)} > /dev/null`), dir, o.timeout))
+  return {steps, rows, reference}
 }
 
 /** `dv compare --all-commits` on a history of 300 commits, each changing params and metrics (built once, not timed). */
@@ -1004,9 +1075,11 @@ interface Target {
   /** 'ratio' compares dv/ref with limit; 'abs' compares dv with limit (MiB). */
   kind: 'ratio' | 'abs'
   /** For 'abs' targets: the unit of `dv` and `limit` (default MiB); a finite `ref` is shown beside it. */
-  unit?: 's' | 'MiB' | 'requests'
+  unit?: 's' | 'MiB' | 'requests' | 'rows/s'
   /** For 'abs' targets: met at dv = limit too (≤ rather than <). */
   atMost?: boolean
+  /** For 'abs' targets: met above the limit (a rate), not below. */
+  higherIsBetter?: boolean
   failed?: string
 }
 
@@ -1067,6 +1140,19 @@ function targetsFor(results: WorkloadResult[], startup: StartupResult | undefine
   if (startup) {
     t.push({name: "dv status (tiny repo) < 2× node -e ''", dv: med(startup.dv), ref: med(startup.node), refName: "node -e ''", limit: 2, kind: 'ratio', failed: fail(startup.dv)})
     if (startup.log) t.push({name: 'dv log over 200 versions < 1 s', dv: med(startup.log), ref: NaN, refName: '', limit: 1, kind: 'abs', unit: 's', failed: fail(startup.log)})
+    if (startup.stages) {
+      const {steps, rows} = startup.stages
+      const rate = (name: string) => {
+        const st = steps.find((x) => x.name.startsWith(name))
+        return st ? {rps: (rows.get(st.name) ?? 0) / med(st), failed: fail(st)} : undefined
+      }
+      const split = rate('dv split')
+      if (split) t.push({name: 'dv split above 1,000,000 rows/s', dv: split.rps, ref: NaN, refName: '', limit: 1_000_000, kind: 'abs', unit: 'rows/s', higherIsBetter: true, failed: split.failed})
+      const evaluate = rate('dv evaluate')
+      if (evaluate) t.push({name: 'dv evaluate above 200,000 rows/s (CPU)', dv: evaluate.rps, ref: NaN, refName: '', limit: 200_000, kind: 'abs', unit: 'rows/s', higherIsBetter: true, failed: evaluate.failed})
+      const peak = Math.max(...steps.map(peakRss)) / 1024
+      t.push({name: 'built-in stages: peak RSS < 2 GiB', dv: peak, ref: NaN, refName: '', limit: 2048, kind: 'abs', failed: steps.map((st) => fail(st)).find(Boolean)})
+    }
     if (startup.compare) t.push({name: 'dv compare --all-commits over 300 commits < 2 s', dv: med(startup.compare), ref: NaN, refName: '', limit: 2, kind: 'abs', unit: 's', failed: fail(startup.compare)})
     if (startup.repro) {
       const {noop, rerun} = startup.repro
@@ -1081,8 +1167,9 @@ function targetTable(targets: Target[]): string[] {
   const lines = ['| target | dv | reference | ratio | result |', '|---|---:|---:|---:|---|']
   for (const t of targets) {
     if (t.kind === 'abs') {
-      const pass = t.atMost ? t.dv <= t.limit : t.dv < t.limit
-      const fmt = (x: number) => (t.unit === 's' ? `${fmtS(x)} s` : t.unit === 'requests' ? `${Number.isFinite(x) ? x.toFixed(0) : '–'} requests` : `${x.toFixed(0)} MiB`)
+      const pass = t.higherIsBetter ? t.dv > t.limit : t.atMost ? t.dv <= t.limit : t.dv < t.limit
+      const fmt = (x: number) =>
+        t.unit === 's' ? `${fmtS(x)} s` : t.unit === 'requests' ? `${Number.isFinite(x) ? x.toFixed(0) : '–'} requests` : t.unit === 'rows/s' ? `${Math.round(x).toLocaleString('en')} rows/s` : `${x.toFixed(0)} MiB`
       const ref = Number.isFinite(t.ref) ? `${fmt(t.ref)} (${t.refName})` : '–'
       lines.push(`| ${t.name} | ${fmt(t.dv)} | ${ref} | – | ${t.failed ? `FAIL (${t.failed})` : pass ? 'PASS' : 'MISS'} |`)
       continue
@@ -1160,6 +1247,15 @@ function report(o: Options, results: WorkloadResult[], startup: StartupResult | 
     L.push(...stepRows(st, false), '')
     if (startup.log) L.push('## History: `dv log` of a dataset with 200 versions', '', ...stepRows(Object.assign(new Steps(), {list: [startup.log]}) as Steps, false), '')
     if (startup.compare) L.push('## Comparing: `dv compare --all-commits` over 300 commits', '', ...stepRows(Object.assign(new Steps(), {list: [startup.compare]}) as Steps, false), '')
+    if (startup.stages) {
+      const {steps, rows, reference} = startup.stages
+      L.push('## Built-in data stages', '')
+      L.push('Generated data (not timed): a CSV of 20 columns (an id, 18 numbers, a 3-class label) for ingest, clean and split; a Parquet file of 20 float features and the label, and a 3-class softmax ONNX model, for evaluate. Each step runs --runs times; rows/s from the median.', '')
+      L.push(...stepRows(Object.assign(new Steps(), {list: [...steps, reference]}) as Steps), '')
+      L.push('| step | rows | rows/s (median) |', '|---|---:|---:|')
+      for (const st of steps) L.push(`| ${st.name} | ${(rows.get(st.name) ?? 0).toLocaleString('en')} | ${Math.round((rows.get(st.name) ?? 0) / med(st)).toLocaleString('en')} |`)
+      L.push('')
+    }
     if (startup.repro) L.push('## Pipeline: `dv repro` on 20 stages of 1,000 files', '', ...stepRows(Object.assign(new Steps(), {list: [startup.repro.noop, startup.repro.rerun]}) as Steps, false), '')
   }
   L.push('## Targets', '')
@@ -1170,7 +1266,7 @@ function report(o: Options, results: WorkloadResult[], startup: StartupResult | 
       for (const s of steps.list) L.push(`${r.w.id} ${kind.padEnd(4)} ${s.name.padEnd(34)} ${s.samples.map((x) => x.s.toFixed(3) + (x.rssKiB ? `/${fmtMiB(x.rssKiB)}MiB` : '') + (x.bytes !== undefined ? `/${x.bytes}B` : '') + (x.requests !== undefined ? `/${x.requests}req` : '')).join(' ')}`)
     }
   }
-  if (startup) for (const s of [startup.dv, startup.node, ...(startup.log ? [startup.log] : []), ...(startup.repro ? [startup.repro.noop, startup.repro.rerun] : []), ...(startup.compare ? [startup.compare] : [])]) L.push(`start ${s.name.padEnd(34)} ${s.samples.map((x) => x.s.toFixed(3)).join(' ')}`)
+  if (startup) for (const s of [startup.dv, startup.node, ...(startup.log ? [startup.log] : []), ...(startup.repro ? [startup.repro.noop, startup.repro.rerun] : []), ...(startup.compare ? [startup.compare] : []), ...(startup.stages ? [...startup.stages.steps, startup.stages.reference] : [])]) L.push(`start ${s.name.padEnd(34)} ${s.samples.map((x) => x.s.toFixed(3)).join(' ')}`)
   L.push('```', '', '</details>', '')
   return L.join('\n')
 }
@@ -1226,7 +1322,7 @@ async function main(): Promise<void> {
     if (typeof s3 !== 'string') await s3.stop()
     if (!o.keep) rmTree(s3Dir)
   }
-  if (o.startup) startup = benchStartup(o)
+  if (o.startup) startup = await benchStartup(o)
   process.stdout.write(write(true))
 }
 

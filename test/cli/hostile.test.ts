@@ -76,4 +76,16 @@ describe('symbolic links out of the repository', () => {
     writeFiles(repo, {'data/b.txt': 'b\n'})
     dv(repo, 'commit', 'data').ok()
   })
+
+  it('a record file far larger than any real one is refused by its size, not read', () => {
+    const repo = makeRepo()
+    const huge = Buffer.alloc(65 * 1024 * 1024, 'a')
+    writeFiles(repo, {'big.dv': huge})
+    const r = dv(repo, 'status')
+    expect(r.code).toBe(1)
+    expect(r.stderr).toBe('ERROR: big.dv: 68157440 bytes is too large for this kind of file (at most 67108864); is it the right file?\n')
+    rmSync(join(repo, 'big.dv'))
+    writeFiles(repo, {'dv.yaml': huge})
+    expect(dv(repo, 'repro').stderr).toBe('ERROR: dv.yaml: 68157440 bytes is too large for this kind of file (at most 67108864); is it the right file?\n')
+  })
 })

@@ -111,7 +111,8 @@ describe('dv metrics and dv params', () => {
     const repo = history()
     const term = new Terminal(tempDir(), repo, `node ${BIN} compare -i --columns 'metric:accuracy,metric:loss,param:*'`, 100, 12)
     try {
-      let screen = term.waitFor(/q quit/)
+      // The first frame: dv starts, reads the history and loads ink (slow on a loaded machine).
+      let screen = term.waitFor(/q quit/, 60_000)
       const heads = [git(repo, 'rev-parse', '--short=8', 'HEAD').trim(), git(repo, 'rev-parse', '--short=8', 'HEAD~1').trim()]
       expect(screen.split('\n').slice(0, 4)).toEqual([
         'Revision   param:train.lr  metric:accuracy  metric:loss',
@@ -134,7 +135,7 @@ describe('dv metrics and dv params', () => {
     } finally {
       term.kill()
     }
-  })
+  }, 180_000)
 
   it('diff params the stages use, and read CSV metrics given by path', () => {
     const repo = history()

@@ -270,6 +270,14 @@ describe('plot specs', () => {
       {rev: 'workspace', actual: 'dog', predicted: 'cat', count: 0, rate: 0},
       {rev: 'workspace', actual: 'dog', predicted: 'dog', count: 2, rate: 1},
     ])
+    // Aggregated rows (dv evaluate's confusion.csv): a numeric `count` field weighs each row, and is never taken for a class.
+    const counted: Source[] = [{rev: 'workspace', path: 'cm.csv', rows: [{actual: 'cat', predicted: 'cat', count: 5}, {actual: 'dog', predicted: 'cat', count: 2}, {actual: 'dog', predicted: 'dog', count: 7}], y: []}]
+    expect((plotSpec({id: 'cm.csv', template: 'confusion', sources: counted, revisions: ['workspace']}).data as {values: unknown[]}).values).toEqual([
+      {rev: 'workspace', actual: 'cat', predicted: 'cat', count: 5},
+      {rev: 'workspace', actual: 'cat', predicted: 'dog', count: 0},
+      {rev: 'workspace', actual: 'dog', predicted: 'cat', count: 2},
+      {rev: 'workspace', actual: 'dog', predicted: 'dog', count: 7},
+    ])
   })
 
   it('names the file, revision and fields when a plot cannot be drawn', () => {
