@@ -16,6 +16,9 @@ export class Terminal {
     this.socket = join(dir, 'tmux.sock')
     this.env = testEnv(dir)
     delete this.env.TMUX
+    // A person at a terminal, not CI: ink (dv compare -i) draws only its last frame when CI is set.
+    delete this.env.CI
+    delete this.env.CONTINUOUS_INTEGRATION
     // The shell stays after the command, so what it left on screen and its exit status can be read.
     this.tmux('new-session', '-d', '-x', String(width), '-y', String(height), '-c', cwd, `${command}; echo "[exit $?]"; sleep 60`)
   }
