@@ -68,7 +68,7 @@ function plain(v: unknown): Value {
  * How DuckDB reads each format: a header row always (auto-detected header rows misjudge all-text
  * files), types sniffed from a sample of rows, or from all of them with `wholeFile`.
  */
-function reader(file: string, format: DataFormat, wholeFile: boolean): string {
+export function reader(file: string, format: DataFormat, wholeFile: boolean): string {
   const sample = wholeFile ? ', sample_size = -1' : ''
   switch (format) {
     case 'csv':

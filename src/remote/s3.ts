@@ -55,6 +55,30 @@ class RequestFailed extends Error {
   }
 }
 
+/**
+ * An S3 client for a remote's options (endpoint, region, credentials or profile, checksum
+ * settings); the AWS SDK is imported only here, when S3 is first used.
+ */
+export async function s3Client(o: Partial<S3Options>): Promise<{client: S3Client; sdk: typeof import('@aws-sdk/client-s3')}> {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
+  const sdk = await import('@aws-sdk/client-s3')
+  // S3-compatible servers often mishandle the SDK's default checksums (aws-chunked bodies
+  // stored with the trailer appended), so with an endpoint they are sent only when required.
+  const mode = (v: string | undefined) => (v ?? (o.endpointurl ? 'when_required' : 'when_supported')).toUpperCase() as 'WHEN_REQUIRED' | 'WHEN_SUPPORTED'
+  const client = new sdk.S3Client({
+    ...(o.endpointurl ? {endpoint: o.endpointurl, forcePathStyle: true} : {}),
+    region: o.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
+    ...(o.access_key_id && o.secret_access_key
+      ? {credentials: {accessKeyId: o.access_key_id, secretAccessKey: o.secret_access_key, ...(o.session_token ? {sessionToken: o.session_token} : {})}}
+      : {}),
+    ...(o.profile ? {profile: o.profile} : {}),
+    requestChecksumCalculation: mode(o.request_checksum_calculation),
+    responseChecksumValidation: mode(o.response_checksum_validation),
+    maxAttempts: 5, // retries with backoff on throttling and network errors
+  })
+  return {client, sdk}
+}
+
 export class S3Store implements RemoteStore {
   private client?: S3Client
   private readonly bucket: string
@@ -77,26 +101,8 @@ export class S3Store implements RemoteStore {
 
   /** The AWS SDK is loaded only when an S3 remote is used (it costs ~0.3 s to import). */
   private async s3(): Promise<{client: S3Client; sdk: typeof import('@aws-sdk/client-s3')}> {
-    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
-    const sdk = await import('@aws-sdk/client-s3')
-    if (!this.client) {
-      const o = this.options
-      // S3-compatible servers often mishandle the SDK's default checksums (aws-chunked bodies
-      // stored with the trailer appended), so with an endpoint they are sent only when required.
-      const mode = (v: string | undefined) => (v ?? (o.endpointurl ? 'when_required' : 'when_supported')).toUpperCase() as 'WHEN_REQUIRED' | 'WHEN_SUPPORTED'
-      this.client = new sdk.S3Client({
-        ...(o.endpointurl ? {endpoint: o.endpointurl, forcePathStyle: true} : {}),
-        region: o.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
-        ...(o.access_key_id && o.secret_access_key
-          ? {credentials: {accessKeyId: o.access_key_id, secretAccessKey: o.secret_access_key, ...(o.session_token ? {sessionToken: o.session_token} : {})}}
-          : {}),
-        ...(o.profile ? {profile: o.profile} : {}),
-        requestChecksumCalculation: mode(o.request_checksum_calculation),
-        responseChecksumValidation: mode(o.response_checksum_validation),
-        maxAttempts: 5, // retries with backoff on throttling and network errors
-      })
-    }
-    return {client: this.client, sdk}
+    if (!this.client) this.client = (await s3Client(this.options)).client
+    return {client: this.client, sdk: await import('@aws-sdk/client-s3')}
   }
 
   async list(prefix: string): Promise<string[]> {

@@ -11,10 +11,10 @@ import {join} from 'node:path'
 import {Readable, Transform} from 'node:stream'
 import type {ReadableStream as WebReadableStream} from 'node:stream/web'
 import {pipeline} from 'node:stream/promises'
-import type {S3Client} from '@aws-sdk/client-s3'
 
 import {DvError} from '../errors.js'
 import {createHasher, loadHasher} from '../hash/blake3.js'
+import {s3Client} from '../remote/s3.js'
 import {Config} from '../repo/config.js'
 import {DV_DIR, Repo} from '../repo/repo.js'
 
@@ -165,24 +165,6 @@ export function s3RemoteFor(config: Config, bucket: string, key: string, explici
   return {name: inBucket[0].name, options: inBucket[0].options}
 }
 
-/** A client as S3Store makes one (same endpoint, region, credentials and checksum settings). */
-async function s3Client(o: Record<string, string | undefined>): Promise<{client: S3Client; sdk: typeof import('@aws-sdk/client-s3')}> {
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
-  const sdk = await import('@aws-sdk/client-s3')
-  const mode = (v: string | undefined) => (v ?? (o.endpointurl ? 'when_required' : 'when_supported')).toUpperCase() as 'WHEN_REQUIRED' | 'WHEN_SUPPORTED'
-  const client = new sdk.S3Client({
-    ...(o.endpointurl ? {endpoint: o.endpointurl, forcePathStyle: true} : {}),
-    region: o.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
-    ...(o.access_key_id && o.secret_access_key
-      ? {credentials: {accessKeyId: o.access_key_id, secretAccessKey: o.secret_access_key, ...(o.session_token ? {sessionToken: o.session_token} : {})}}
-      : {}),
-    ...(o.profile ? {profile: o.profile} : {}),
-    requestChecksumCalculation: mode(o.request_checksum_calculation),
-    responseChecksumValidation: mode(o.response_checksum_validation),
-    maxAttempts: 5,
-  })
-  return {client, sdk}
-}
 
 /** One line for an S3 failure; never the credentials. */
 function s3Error(error: unknown, shown: string, remote?: string): DvError {

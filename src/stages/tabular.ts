@@ -10,7 +10,7 @@ import {randomBytes} from 'node:crypto'
 import {copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, rmdirSync, statSync, symlinkSync} from 'node:fs'
 import {dirname, join, relative, resolve, sep} from 'node:path'
 
-import {formatOf, ident, literal, plainExpr, TABULAR_EXTENSIONS, type Column, type DataEngine, type DataFormat} from '../data/engine.js'
+import {formatOf, ident, literal, plainExpr, reader, TABULAR_EXTENSIONS, type Column, type DataEngine, type DataFormat} from '../data/engine.js'
 import {DvError, InvalidFileError} from '../errors.js'
 import {TEMP_SUFFIX} from '../util/atomic.js'
 
@@ -120,19 +120,6 @@ export interface Input {
 
 const GLOB = /[*?[\]{}]/
 
-function reader(file: string, format: DataFormat, wholeFile: boolean): string {
-  const sample = wholeFile ? ', sample_size = -1' : ''
-  switch (format) {
-    case 'csv':
-      return `read_csv(${literal(file)}, header = true, delim = ',', auto_detect = true${sample})`
-    case 'tsv':
-      return `read_csv(${literal(file)}, header = true, delim = '\t', auto_detect = true${sample})`
-    case 'jsonl':
-      return `read_json(${literal(file)}, format = 'newline_delimited', auto_detect = true${sample})`
-    case 'parquet':
-      return `read_parquet(${literal(file)})`
-  }
-}
 
 /** Runs `work`; a DuckDB error becomes one line naming `shown` (the file the statement reads). */
 export async function guard<T>(shown: string, work: () => Promise<T>, paths: string[] = []): Promise<T> {
