@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
 import {DvCommand} from '../cli/base-command.js'
-import {clean} from '../stages/clean.js'
+import {clean} from '../builtins/clean.js'
 
 export default class Clean extends DvCommand {
   static override summary = 'Clean a tabular file by rules: types, nulls, ranges, allowed values, patterns, duplicates, outliers.'

@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core'
 
 import {DvCommand} from '../cli/base-command.js'
 import {UsageError} from '../errors.js'
-import {DEFAULT_BATCH_ROWS, evaluate, type ProviderChoice, type Task} from '../stages/evaluate.js'
+import {DEFAULT_BATCH_ROWS, evaluate, type ProviderChoice, type Task} from '../builtins/evaluate.js'
 
 /** `a,b,c` (or the flag repeated) as a list; empty names are an error. */
 function list(values: string[] | undefined, flag: string): string[] | undefined {

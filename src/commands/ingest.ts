@@ -2,7 +2,7 @@ import {Args, Flags} from '@oclif/core'
 
 import {DvCommand} from '../cli/base-command.js'
 import type {DataFormat} from '../data/engine.js'
-import {ingest} from '../stages/ingest.js'
+import {ingest} from '../builtins/ingest.js'
 
 export default class Ingest extends DvCommand {
   static override summary = 'Read tabular sources (files, globs, URLs, S3 objects, a PostgreSQL query) into one Parquet file.'

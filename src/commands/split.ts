@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
 import {DvCommand} from '../cli/base-command.js'
-import {split} from '../stages/split.js'
+import {split} from '../builtins/split.js'
 
 const list = (v: string | undefined) => v?.split(',').map((s) => s.trim()).filter((s) => s !== '')
 

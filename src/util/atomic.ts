@@ -37,7 +37,7 @@ export function tempFor(path: string): string {
 
 /**
  * A temp file dv wrote beside a target and was killed before renaming, when this process may
- * remove it. Names with a pid (`.<name>.<pid>-<12 hex>.dv-tmp`, src/stages/tabular.ts) belong to
+ * remove it. Names with a pid (`.<name>.<pid>-<12 hex>.dv-tmp`, src/builtins/tabular.ts) belong to
  * a process that may still run and are left to that code's own cleanup.
  */
 export function isStaleTemp(name: string): boolean {

@@ -10,7 +10,7 @@ import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 
 import {DataEngine} from '../../src/data/engine.js'
-import {cudaProviderLibrary} from '../../src/stages/evaluate.js'
+import {cudaProviderLibrary} from '../../src/builtins/evaluate.js'
 import {dv, dvEnv, makeRepo, PROJECT, tempDir, type Result} from '../helpers.js'
 import {identityModel, linearModel, logisticModel, softmaxModel} from '../onnx-models.js'
 

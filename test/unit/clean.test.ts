@@ -9,8 +9,8 @@ import {afterEach, describe, expect, it} from 'vitest'
 
 import {DataEngine, literal} from '../../src/data/engine.js'
 import {DvError, InvalidFileError, UsageError} from '../../src/errors.js'
-import {clean, RuleFailedError, type CleanOptions, type CleanReport} from '../../src/stages/clean.js'
-import {cleanRules, parseOutlierFlag, parseSchema} from '../../src/stages/clean-rules.js'
+import {clean, RuleFailedError, type CleanOptions, type CleanReport} from '../../src/builtins/clean.js'
+import {cleanRules, parseOutlierFlag, parseSchema} from '../../src/builtins/clean-rules.js'
 import {tempDir, writeFiles} from '../helpers.js'
 
 // One row per rule, and a few that break several (counted once, under the first rule).

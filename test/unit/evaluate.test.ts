@@ -8,8 +8,8 @@ import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 
 import {DataEngine} from '../../src/data/engine.js'
-import {evaluate, gpuGiven} from '../../src/stages/evaluate.js'
-import {binaryCurves, ClassificationMetrics, curveRows, downsample, prcPoints, RegressionMetrics, rocPoints, shortFloat32, sortFloat32} from '../../src/stages/metrics-math.js'
+import {evaluate, gpuGiven} from '../../src/builtins/evaluate.js'
+import {binaryCurves, ClassificationMetrics, curveRows, downsample, prcPoints, RegressionMetrics, rocPoints, shortFloat32, sortFloat32} from '../../src/builtins/metrics-math.js'
 import {tempDir} from '../helpers.js'
 import {identityModel, linearModel, logisticModel, softmaxModel} from '../onnx-models.js'
 

@@ -9,7 +9,7 @@ import {afterEach, describe, expect, it} from 'vitest'
 
 import {DataEngine, literal} from '../../src/data/engine.js'
 import {DvError, InvalidFileError, UsageError} from '../../src/errors.js'
-import {findLeakage, leakageMessage, MAX_LOOKUP_CLASSES, parseRatios, split, splitNames, type SplitReport} from '../../src/stages/split.js'
+import {findLeakage, leakageMessage, MAX_LOOKUP_CLASSES, parseRatios, split, splitNames, type SplitReport} from '../../src/builtins/split.js'
 import {tempDir, writeFiles} from '../helpers.js'
 
 const LABELS = (i: number) => (i % 10 < 6 ? 'a' : i % 10 < 9 ? 'b' : 'c')

@@ -5,7 +5,7 @@
  *
  * The data is read by DuckDB (src/data/engine.ts) as a stream of 2,048-row chunks, gathered into
  * batches of `batchSize` rows in one Float32Array [rows, features], each batch run through one
- * onnxruntime session and folded into the metrics at once (src/stages/metrics-math.ts): memory
+ * onnxruntime session and folded into the metrics at once (src/builtins/metrics-math.ts): memory
  * holds one batch of features, plus per row 4 bytes a class of scores (for the curves) and 8
  * bytes of actual and predicted class (for the confusion samples).
  *
