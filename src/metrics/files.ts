@@ -8,12 +8,13 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
 import {CorruptObjectError, MissingObjectError, PathNotFoundError} from '../errors.js'
+import {loadHasher} from '../hash/blake3.js'
 import {hashPath} from '../odb/ingest.js'
 import {parseLock} from '../pipeline/lock.js'
 import {parsePipeline, PIPELINE_FILES, type Pipeline} from '../pipeline/schema.js'
-import type {Repo} from '../repo/repo.js'
+import {Repo} from '../repo/repo.js'
 import {outsAt} from '../repo/revisions.js'
-import type {GitObjects} from '../scm/objects.js'
+import {GitObjects} from '../scm/objects.js'
 
 /** `undefined` is the workspace. */
 export type Rev = string | undefined
@@ -27,6 +28,23 @@ export interface FileAt {
 }
 
 export class VersionedFiles {
+  /**
+   * Opens the repository containing `cwd` and its files at any revision for `work`; closes the
+   * git reader and drops temporary copies afterwards.
+   */
+  static async with<T>(cwd: string, work: (repo: Repo, files: VersionedFiles, objects: GitObjects) => Promise<T>): Promise<T> {
+    const repo = Repo.open(cwd)
+    await loadHasher()
+    const objects = new GitObjects(repo.root)
+    const files = new VersionedFiles(repo, objects)
+    try {
+      return await work(repo, files, objects)
+    } finally {
+      files.close()
+      objects.close()
+    }
+  }
+
   private readonly commits = new Map<string, string>()
   private scratch: string | undefined
 

@@ -6,11 +6,9 @@ import {DataEngine, formatOf, ident, TABULAR_EXTENSIONS, type Column} from '../d
 import {rowsDiff, type RowsDiff, type Side} from '../data/diff.js'
 import {compareStats, tableStats, type StatsChange, type TableStats} from '../data/stats.js'
 import {InvalidFileError, PathNotFoundError, UsageError} from '../errors.js'
-import {loadHasher} from '../hash/blake3.js'
 import {VersionedFiles, type FileAt, type Rev} from '../metrics/files.js'
-import {GitObjects} from '../scm/objects.js'
 import {label} from './metrics.js'
-import {Repo} from './repo.js'
+import type {Repo} from './repo.js'
 
 const READS = `dv data reads ${TABULAR_EXTENSIONS.join(', ')} files`
 
@@ -19,21 +17,14 @@ const shown = (path: string, rev: Rev) => (rev === undefined ? path : `${path} (
 
 /** Opens the repository, its files at any revision, and a DuckDB session; closes all three afterwards. */
 async function withData<T>(cwd: string, work: (repo: Repo, files: VersionedFiles, engine: DataEngine) => Promise<T>): Promise<T> {
-  const repo = Repo.open(cwd)
-  await loadHasher()
-  const objects = new GitObjects(repo.root)
-  const files = new VersionedFiles(repo, objects)
-  try {
+  return VersionedFiles.with(cwd, async (repo, files) => {
     const engine = await DataEngine.open()
     try {
       return await work(repo, files, engine)
     } finally {
       engine.close()
     }
-  } finally {
-    files.close()
-    objects.close()
-  }
+  })
 }
 
 /** The files at or under `target` at `rev`; undefined when there is none (the target did not exist then). */

@@ -2,28 +2,14 @@
  * `dv metrics show`, `dv metrics diff` and `dv params diff`: what a dataset version did to the
  * model, read from the workspace and from any git revision (src/metrics/files.ts).
  */
-import {loadHasher} from '../hash/blake3.js'
 import {VersionedFiles, type Rev} from '../metrics/files.js'
 import {change, changed, flatten, parseMetrics, type Change, type Value} from '../metrics/values.js'
 import {paramsFileType, parseParams, lookupParam} from '../pipeline/params.js'
 import type {Pipeline} from '../pipeline/schema.js'
-import {GitObjects} from '../scm/objects.js'
-import {Repo} from './repo.js'
 import {gitLines, type RevisionSelection} from './revisions.js'
 
 /** The name a revision is shown under; the workspace is `workspace`. */
 export const label = (rev: Rev) => rev ?? 'workspace'
-
-async function withFiles<T>(cwd: string, work: (repo: Repo, files: VersionedFiles) => Promise<T>): Promise<T> {
-  const repo = Repo.open(cwd)
-  await loadHasher()
-  const objects = new GitObjects(repo.root)
-  try {
-    return await work(repo, new VersionedFiles(repo, objects))
-  } finally {
-    objects.close()
-  }
-}
 
 /** Metrics files a pipeline declares: top-level `metrics` and every stage's metrics outputs. */
 export function metricsPaths(p: Pipeline | undefined): string[] {
@@ -58,7 +44,7 @@ export interface MetricsAtRev {
 
 /** Metrics of the workspace, and of each revision given or selected. */
 export async function metricsShow(targets: string[] = [], options: RevisionSelection & {cwd?: string} = {}): Promise<MetricsAtRev[]> {
-  return withFiles(options.cwd ?? process.cwd(), async (repo, files) => {
+  return VersionedFiles.with(options.cwd ?? process.cwd(), async (repo, files) => {
     const revs: Rev[] = [undefined, ...selectedRevisions(repo.root, options.revs ?? [], options)]
     const rows: MetricsAtRev[] = []
     for (const rev of revs) rows.push({rev: label(rev), metrics: await metricsAt(files, rev, targets.map((t) => repo.resolvePath(t, options.cwd ?? process.cwd())))})
@@ -82,7 +68,7 @@ function diffValues(before: Record<string, Record<string, Value>>, after: Record
 }
 
 export async function metricsDiff(a: Rev = 'HEAD', b: Rev = undefined, options: {cwd?: string; targets?: string[]; all?: boolean} = {}): Promise<DiffReport> {
-  return withFiles(options.cwd ?? process.cwd(), async (repo, files) => {
+  return VersionedFiles.with(options.cwd ?? process.cwd(), async (repo, files) => {
     const targets = (options.targets ?? []).map((t) => repo.resolvePath(t, options.cwd ?? process.cwd()))
     const paths = targets.length > 0 ? targets : [...new Set([...metricsPaths(await files.pipeline(a)), ...metricsPaths(await files.pipeline(b))])]
     return diffValues(await metricsAt(files, a, paths), await metricsAt(files, b, paths), options.all ?? false)
@@ -121,7 +107,7 @@ async function paramsAt(files: VersionedFiles, rev: Rev, pipelines: ReadonlyArra
 }
 
 export async function paramsDiff(a: Rev = 'HEAD', b: Rev = undefined, options: {cwd?: string; all?: boolean} = {}): Promise<DiffReport> {
-  return withFiles(options.cwd ?? process.cwd(), async (_repo, files) => {
+  return VersionedFiles.with(options.cwd ?? process.cwd(), async (_repo, files) => {
     const pipelines = [await files.pipeline(a), await files.pipeline(b)]
     const report = diffValues(await paramsAt(files, a, pipelines), await paramsAt(files, b, pipelines), options.all ?? false)
     // Params are settings, not results: old and new only, as `dvc params diff` gives them.

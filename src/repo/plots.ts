@@ -10,14 +10,12 @@
 import {readFileSync} from 'node:fs'
 
 import {PathNotFoundError} from '../errors.js'
-import {loadHasher} from '../hash/blake3.js'
 import {VersionedFiles, type Rev} from '../metrics/files.js'
 import {plotDefinitions, type PlotDef} from '../pipeline/schema.js'
 import {fileAt, imageType, isPlotFile, parsePlotData, PlotError} from '../plots/data.js'
 import {plotSpec, templateOf, type Source, type Template, type VegaLiteSpec} from '../plots/specs.js'
-import {GitObjects} from '../scm/objects.js'
+import type {GitObjects} from '../scm/objects.js'
 import {label} from './metrics.js'
-import {Repo} from './repo.js'
 
 interface PlotBase {
   id: string
@@ -61,11 +59,7 @@ export interface PlotsOptions {
  */
 export async function collectPlots(revs: readonly Rev[], options: PlotsOptions = {}): Promise<Plots> {
   const cwd = options.cwd ?? process.cwd()
-  const repo = Repo.open(cwd)
-  await loadHasher()
-  const objects = new GitObjects(repo.root)
-  const files = new VersionedFiles(repo, objects)
-  try {
+  return VersionedFiles.with(cwd, async (repo, files, objects) => {
     const drawn = unique(revs)
     const newestFirst = await byAge(objects, drawn)
     const defs = await definitions(files, newestFirst)
@@ -79,10 +73,7 @@ export async function collectPlots(revs: readonly Rev[], options: PlotsOptions =
     const revisions = drawn.map(label)
     for (const def of chosen) for (const one of await expand(def, drawn, reader)) plots.push(await draw(one, drawn, reader, revisions))
     return {revisions, plots}
-  } finally {
-    files.close()
-    objects.close()
-  }
+  })
 }
 
 /** A revision as a user names it: `workspace` is the workspace (as in `dvc plots diff`), anything else a git revision. */
