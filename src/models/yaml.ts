@@ -35,7 +35,8 @@ export function checkYamlDepth(text: string, file: string): void {
 export function parseYaml(text: string, file: string): unknown {
   checkYamlDepth(text, file)
   try {
-    return parse(text)
+    // Warnings (an unknown tag) would go to stderr through process.emitWarning: dv's errors are its own.
+    return parse(text, {logLevel: 'error'})
   } catch (error) {
     const e = error as {message: string; linePos?: Array<{line: number}>}
     throw new InvalidFileError(file, `invalid YAML: ${e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}`, e.linePos?.[0]?.line)
