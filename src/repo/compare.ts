@@ -3,15 +3,14 @@
  * which changed from the row before), the params the pipeline uses, and the metrics. Everything
  * is read from git objects and the cache through one `git cat-file --batch` process.
  */
-import {loadHasher} from '../hash/blake3.js'
 import {VersionedFiles, type Rev} from '../metrics/files.js'
 import {flatten, parseMetrics, type Value} from '../metrics/values.js'
 import {parseLock} from '../pipeline/lock.js'
 import {DEFAULT_PARAMS_FILE, lookupParam, parseParams} from '../pipeline/params.js'
-import {GitObjects} from '../scm/objects.js'
+import type {GitObjects} from '../scm/objects.js'
 import {label, metricsPaths, selectedRevisions} from './metrics.js'
 import {pipelineOuts} from './pipeline-outs.js'
-import {Repo, type TrackedOut} from './repo.js'
+import type {Repo, TrackedOut} from './repo.js'
 import {gitLines, outsAt, selectsRevisions, type RevisionSelection} from './revisions.js'
 
 export interface DataVersion {
@@ -86,12 +85,8 @@ async function rowAt(repo: Repo, objects: GitObjects, files: VersionedFiles, rev
  * branch's history (first parents, newest first).
  */
 export async function compare(revs: string[] = [], options: CompareOptions = {}): Promise<CompareRow[]> {
-  const repo = Repo.open(options.cwd ?? process.cwd())
-  await loadHasher()
-  const chosen = revs.length > 0 || selectsRevisions(options) ? selectedRevisions(repo.root, revs, options) : gitLines(repo.root, ['rev-list', '--first-parent', '--abbrev-commit', '--abbrev=8', 'HEAD'])
-  const objects = new GitObjects(repo.root)
-  try {
-    const files = new VersionedFiles(repo, objects)
+  return VersionedFiles.with(options.cwd ?? process.cwd(), async (repo, files, objects) => {
+    const chosen = revs.length > 0 || selectsRevisions(options) ? selectedRevisions(repo.root, revs, options) : gitLines(repo.root, ['rev-list', '--first-parent', '--abbrev-commit', '--abbrev=8', 'HEAD'])
     const rows: CompareRow[] = []
     for (const rev of [undefined, ...chosen]) rows.push({rev: label(rev), ...(await rowAt(repo, objects, files, rev))})
     // Rows run newest first: a version changed in a row when the row after it (older) differs.
@@ -99,7 +94,5 @@ export async function compare(revs: string[] = [], options: CompareOptions = {})
       for (const [path, v] of Object.entries(rows[i].data)) v.changed = rows[i + 1].data[path]?.oid !== v.oid
     }
     return rows
-  } finally {
-    objects.close()
-  }
+  })
 }

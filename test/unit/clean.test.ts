@@ -5,12 +5,13 @@
  */
 import {existsSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {afterEach, describe, expect, it} from 'vitest'
+import {describe, expect, it} from 'vitest'
 
-import {DataEngine, literal} from '../../src/data/engine.js'
+import {literal} from '../../src/data/engine.js'
 import {DvError, InvalidFileError, UsageError} from '../../src/errors.js'
 import {clean, RuleFailedError, type CleanOptions, type CleanReport} from '../../src/builtins/clean.js'
 import {cleanRules, parseOutlierFlag, parseSchema} from '../../src/builtins/clean-rules.js'
+import {query, testEngine} from '../duckdb.js'
 import {tempDir, writeFiles} from '../helpers.js'
 
 // One row per rule, and a few that break several (counted once, under the first rule).
@@ -38,16 +39,6 @@ const SCHEMA = `columns:
 duplicates: drop
 `
 
-let engine: DataEngine | undefined
-afterEach(() => {
-  engine?.close()
-  engine = undefined
-})
-
-async function query(sql: string): Promise<unknown[][]> {
-  engine ??= await DataEngine.open()
-  return engine.rows(sql)
-}
 
 const rowsOf = async (file: string, columns = '*') => (await query(`SELECT ${columns} FROM ${literal(file)}`)).map((r) => r.map((v) => (typeof v === 'number' ? v : String(v))))
 
@@ -139,7 +130,7 @@ describe('dv clean: rules', () => {
 
   it('duplicates: the first copy stays, the output keeps the input order', async () => {
     const dir = tempDir()
-    engine = await DataEngine.open()
+    const engine = await testEngine()
     const raw = join(dir, 'raw.parquet')
     // 3000 rows, each value of k (0..999) three times, spread through the file.
     await engine.run(`COPY (SELECT i % 1000 AS k, (i % 1000) * 2 AS v FROM range(3000) t(i)) TO ${literal(raw)} (FORMAT parquet)`)

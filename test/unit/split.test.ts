@@ -5,11 +5,12 @@
  */
 import {existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {afterEach, describe, expect, it} from 'vitest'
+import {describe, expect, it} from 'vitest'
 
-import {DataEngine, literal} from '../../src/data/engine.js'
+import {literal} from '../../src/data/engine.js'
 import {DvError, InvalidFileError, UsageError} from '../../src/errors.js'
 import {findLeakage, leakageMessage, MAX_LOOKUP_CLASSES, parseRatios, split, splitNames, type SplitReport} from '../../src/builtins/split.js'
+import {query, testEngine} from '../duckdb.js'
 import {tempDir, writeFiles} from '../helpers.js'
 
 const LABELS = (i: number) => (i % 10 < 6 ? 'a' : i % 10 < 9 ? 'b' : 'c')
@@ -33,16 +34,6 @@ function csv(dir: string, name: string, lines: string[], header = HEADER): strin
 /** The same lines in another order (a fixed permutation). */
 const shuffled = (lines: string[]) => lines.map((l, i) => [(i * 7919) % lines.length, l] as const).sort((a, b) => a[0] - b[0]).map(([, l]) => l)
 
-let engine: DataEngine | undefined
-afterEach(() => {
-  engine?.close()
-  engine = undefined
-})
-
-async function query(sql: string): Promise<unknown[][]> {
-  engine ??= await DataEngine.open()
-  return engine.rows(sql)
-}
 
 /** The ids in a split file, sorted. */
 async function ids(file: string): Promise<number[]> {
@@ -244,7 +235,7 @@ describe('dv split: leakage', () => {
       writeFileSync(src, `id,user,v\n${body}`)
       return src
     }
-    engine = await DataEngine.open()
+    const engine = await testEngine()
     const parts: Array<{name: string; file: string}> = []
     for (const [name, body] of [
       ['train', '1,u1,a\n2,u2,b\n3,u3,c\n3,u3,c\n'],
